@@ -1,0 +1,36 @@
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Color(models.TextChoices):
+    GREEN = "green", _("绿码")
+    YELLOW = "yellow", _("黄码")
+    RED = "red", _("红码")
+
+
+class Symptom(models.TextChoices):
+    FEVER = "fever", _("发热")
+    COUGH = "cough", _("咳嗽")
+    FATIGUE = "fatigue", _("乏力")
+    SORE_THROAT = "sore_throat", _("咽痛")
+    SHORT_BREATH = "short_breath", _("气促")
+    DIARRHEA = "diarrhea", _("腹泻")
+    OTHER = "other", _("其他不适")
+
+
+class Relation(models.TextChoices):
+    SELF = "self", _("本人")
+    FAMILY = "family", _("家庭成员")
+
+
+class ChangeCause(models.TextChoices):
+    DECLARATION = "declaration", _("申报")
+    CHECKIN = "checkin", _("健康打卡")
+    SWEEP = "sweep", _("到期自动转换")
+    REVIEW = "review", _("审核")
+    RULE_SET = "rule_set", _("规则更新")
+
+
+class ReviewOutcome(models.TextChoices):
+    APPROVE = "approve", _("审核通过")
+    REFUSE = "refuse", _("审核不通过")

@@ -1,0 +1,141 @@
+"""Health codes: the declaration a resident makes for themself or a family member, the colour
+derived from it by the rule set, the history of colour changes, reviews, and signing keys."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from healthcode.codes.choices import ChangeCause, Color, Relation, ReviewOutcome
+
+
+class HealthCode(models.Model):
+    """One person's health code, held by an account (the person's own, or a family member's).
+
+    The ID number is stored encrypted (`id_number_encrypted`) with a keyed blind index
+    (`id_number_index`) for equality lookup; a person has at most one code.
+    """
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    account = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="health_codes"
+    )
+    relation = models.CharField(_("与账号关系"), max_length=8, choices=Relation.choices)
+
+    # Personal basic information (GB/T 38962-2020)
+    name = models.CharField(_("姓名"), max_length=64)
+    id_number_encrypted = models.TextField(_("身份证号（加密）"))
+    id_number_index = models.CharField(max_length=64, unique=True)
+    id_number_masked = models.CharField(_("身份证号"), max_length=18)
+    phone = models.CharField(_("联系电话"), max_length=11)
+    address = models.CharField(_("居住地址"), max_length=200)
+    district = models.ForeignKey(
+        "regions.Region", on_delete=models.PROTECT, related_name="+", verbose_name=_("所在城区")
+    )
+    returned_to_work = models.BooleanField(_("是否复工人员"), default=False)
+    employer = models.CharField(_("工作单位"), max_length=200, blank=True)
+
+    # Travel information
+    returned_from_elsewhere = models.BooleanField(_("是否外地返回"), default=False)
+    return_region = models.ForeignKey(
+        "regions.Region",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("返回城市"),
+    )
+    arrival_date = models.DateField(_("到邕时间"), null=True, blank=True)
+
+    # Health information
+    contact_with_case = models.BooleanField(_("是否接触确诊/疑似/无症状感染者"), default=False)
+    contact_date = models.DateField(_("接触日期"), null=True, blank=True)
+    symptoms = models.JSONField(_("症状"), default=list, blank=True)
+    temperature = models.DecimalField(_("体温"), max_digits=3, decimal_places=1, null=True)
+    attested_at = models.DateTimeField(_("承诺时间"))
+
+    # The derived colour (never typed in) and what it was derived from
+    color = models.CharField(_("健康码状态"), max_length=8, choices=Color.choices)
+    reasons = models.JSONField(default=list)
+    path_to_green = models.JSONField(default=list)
+    rule_set_id = models.CharField(max_length=64)
+    rule_set_version = models.PositiveIntegerField()
+    next_change_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    color_since = models.DateTimeField(default=timezone.now)
+
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("健康码")
+        verbose_name_plural = _("健康码")
+        indexes = [
+            models.Index(fields=["district", "color"]),
+            models.Index(fields=["account", "created_at"]),
+        ]
+
+    def __str__(self) -> str:
+        from healthcode.lib.masking import mask_name
+
+        return f"{mask_name(self.name)} ({self.get_color_display()})"
+
+
+class ColorChange(models.Model):
+    """A change of a code's colour or reasons, with the rule set version that decided it."""
+
+    code = models.ForeignKey(HealthCode, on_delete=models.CASCADE, related_name="changes")
+    at = models.DateTimeField(default=timezone.now, db_index=True)
+    color_from = models.CharField(max_length=8, choices=Color.choices, blank=True)
+    color_to = models.CharField(max_length=8, choices=Color.choices)
+    reasons = models.JSONField(default=list)
+    rule_set_id = models.CharField(max_length=64)
+    rule_set_version = models.PositiveIntegerField()
+    cause = models.CharField(max_length=16, choices=ChangeCause.choices)
+
+    class Meta:
+        ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.code_id}: {self.color_from or '-'} -> {self.color_to} ({self.cause})"
+
+
+class Review(models.Model):
+    """A reviewer's decision on a yellow or red code (审核). Approval makes the code green once
+    the rule set's conditions are met (e.g. the observation period has ended)."""
+
+    code = models.ForeignKey(HealthCode, on_delete=models.CASCADE, related_name="reviews")
+    reviewer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    outcome = models.CharField(max_length=8, choices=ReviewOutcome.choices)
+    note = models.TextField(blank=True)
+    decided_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["decided_at", "id"]
+
+    def __str__(self) -> str:
+        return f"review of {self.code_id}: {self.outcome}"
+
+
+class SigningKey(models.Model):
+    """A QR signing key. The private key is stored encrypted under the key-encryption key;
+    the public half stays published until every token it signed has expired."""
+
+    kid = models.CharField(max_length=32, unique=True)
+    algorithm = models.CharField(max_length=16)
+    private_key_encrypted = models.TextField()
+    public_jwk = models.JSONField()
+    created_at = models.DateTimeField(default=timezone.now)
+    retired_at = models.DateTimeField(null=True, blank=True)
+    publish_until = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.algorithm} key {self.kid}"

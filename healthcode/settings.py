@@ -1,0 +1,164 @@
+"""Settings for the 爱南宁健康码 platform, read from the environment.
+
+SQLite by default; PostgreSQL when DATABASE_URL names it. Secrets come from the
+environment or from NAME_FILE; in debug mode, missing secrets are generated once
+into var/ (never committed) so that `make demo` needs no configuration.
+"""
+
+from __future__ import annotations
+
+import base64
+import secrets
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+from django.utils.translation import gettext_lazy as _
+
+from healthcode.lib.env import envbool, envint, envsecret, envstr
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(envstr("HEALTHCODE_VAR_DIR", str(BASE_DIR / "var")))
+
+DEBUG = envbool("HEALTHCODE_DEBUG", False)
+
+
+def _dev_secret(name: str, nbytes: int) -> str:
+    """A per-checkout secret for development, kept in var/ and never committed."""
+    VAR_DIR.mkdir(parents=True, exist_ok=True)
+    path = VAR_DIR / f"dev-{name}"
+    if not path.exists():
+        path.write_text(base64.urlsafe_b64encode(secrets.token_bytes(nbytes)).decode())
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def _secret(env_name: str, dev_name: str, nbytes: int = 32) -> str:
+    value = envsecret(env_name)
+    if value:
+        return value
+    if DEBUG or envbool("HEALTHCODE_TESTING", False):
+        return _dev_secret(dev_name, nbytes)
+    raise ImproperlyConfigured(f"{env_name} (or {env_name}_FILE) must be set when not in debug mode")
+
+
+SECRET_KEY = _secret("HEALTHCODE_SECRET_KEY", "secret-key", 48)
+# Field encryption keys for ID numbers: "kid:base64key[,kid:base64key...]", the first one encrypts.
+FIELD_ENCRYPTION_KEYS = _secret("HEALTHCODE_FIELD_KEYS", "field-keys", 32)
+BLIND_INDEX_KEY = _secret("HEALTHCODE_BLIND_INDEX_KEY", "blind-index-key", 32)
+
+ALLOWED_HOSTS = [h for h in envstr("HEALTHCODE_ALLOWED_HOSTS", "127.0.0.1,localhost").split(",") if h]
+CSRF_TRUSTED_ORIGINS = [o for o in envstr("HEALTHCODE_CSRF_TRUSTED_ORIGINS", "").split(",") if o]
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "healthcode.accounts",
+    "healthcode.regions",
+    "healthcode.audit",
+    "healthcode.codes",
+    "healthcode.checkins",
+    "healthcode.api",
+    "healthcode.front",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "healthcode.urls"
+WSGI_APPLICATION = "healthcode.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "django.template.context_processors.i18n",
+                "healthcode.front.context_processors.ui",
+            ],
+        },
+    },
+]
+
+DATABASES = {
+    "default": dj_database_url.parse(
+        envstr("DATABASE_URL", f"sqlite:///{VAR_DIR / 'healthcode.sqlite3'}"),
+        conn_max_age=envint("HEALTHCODE_DB_CONN_MAX_AGE", 0),
+    )
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {"transaction_mode": "IMMEDIATE", "timeout": 20, "init_command": "PRAGMA journal_mode=WAL;"}
+    )
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_USER_MODEL = "accounts.User"
+LOGIN_URL = "front:login"
+AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend"]
+
+LANGUAGE_CODE = "zh-hans"
+LANGUAGES = [("zh-hans", _("简体中文")), ("en", _("English"))]
+LOCALE_PATHS = [BASE_DIR / "healthcode" / "locale"]
+TIME_ZONE = "Asia/Shanghai"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATIC_ROOT = VAR_DIR / "static"
+
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_AGE = envint("HEALTHCODE_SESSION_AGE", 12 * 3600)
+SESSION_COOKIE_SECURE = envbool("HEALTHCODE_SECURE_COOKIES", not DEBUG)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "LOCATION": "healthcode",
+    }
+}
+
+# --- The health-code domain ------------------------------------------------------------------
+HEALTHCODE_SMS_BACKEND = envstr("HEALTHCODE_SMS_BACKEND", "console")
+HEALTHCODE_SMS_FILE = envstr("HEALTHCODE_SMS_FILE", str(VAR_DIR / "sms.jsonl"))
+HEALTHCODE_OTP_TTL_SECONDS = envint("HEALTHCODE_OTP_TTL_SECONDS", 300)
+HEALTHCODE_OTP_MAX_TRIES = envint("HEALTHCODE_OTP_MAX_TRIES", 5)
+HEALTHCODE_OTP_PER_PHONE_PER_HOUR = envint("HEALTHCODE_OTP_PER_PHONE_PER_HOUR", 5)
+HEALTHCODE_OTP_PER_IP_PER_HOUR = envint("HEALTHCODE_OTP_PER_IP_PER_HOUR", 30)
+HEALTHCODE_API_TOKEN_DAYS = envint("HEALTHCODE_API_TOKEN_DAYS", 30)
+HEALTHCODE_FAMILY_CAP = envint("HEALTHCODE_FAMILY_CAP", 5)
+HEALTHCODE_RULE_SET = envstr("HEALTHCODE_RULE_SET", "default")
+HEALTHCODE_QR_PREFIX = envstr("HEALTHCODE_QR_PREFIX", "NN1:")
+HEALTHCODE_QR_ISSUER = envstr("HEALTHCODE_QR_ISSUER", "NN")
+HEALTHCODE_QR_TTL_SECONDS = envint("HEALTHCODE_QR_TTL_SECONDS", 180)
+# Signing keys are stored encrypted in the database under this key-encryption key.
+HEALTHCODE_KEY_ENCRYPTION_KEY = _secret("HEALTHCODE_KEY_ENCRYPTION_KEY", "key-encryption-key", 32)
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": envstr("HEALTHCODE_LOG_LEVEL", "INFO")},
+}

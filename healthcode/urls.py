@@ -1,0 +1,19 @@
+"""Top-level URLs: pages, the JSON API, the published keys and health checks."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.urls import include, path
+
+from healthcode.api.urls import api
+from healthcode.codes import views as code_views
+from healthcode.front import views as front_views
+
+urlpatterns = [
+    path("healthz", front_views.healthz, name="healthz"),
+    path(".well-known/healthcode/keys", code_views.jwks, name="jwks"),
+    path("api/v1/", api.urls),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("django-admin/", admin.site.urls),
+    path("", include("healthcode.front.urls")),
+]
