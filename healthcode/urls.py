@@ -14,6 +14,7 @@ urlpatterns = [
     path(".well-known/healthcode/keys", code_views.jwks, name="jwks"),
     path("api/v1/", api.urls),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("accounts/", include("healthcode.accounts.urls")),
     path("django-admin/", admin.site.urls),
     path("", include("healthcode.front.urls")),
 ]
