@@ -48,9 +48,14 @@ class User(AbstractBaseUser, PermissionsMixin):
 
 
 class OtpChallenge(models.Model):
-    """A one-time login code sent by SMS; only its hash is stored."""
+    """A one-time login code sent by SMS; only its keyed hash is stored.
 
-    phone = models.CharField(max_length=11, db_index=True)
+    The rows double as the rate-limit ledger (codes per phone and per IP in the last hour),
+    so the limits hold across processes. A newer challenge supersedes older unused ones by
+    expiring them.
+    """
+
+    phone = models.CharField(max_length=11)
     code_hash = models.CharField(max_length=128)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     expires_at = models.DateTimeField()
@@ -59,7 +64,10 @@ class OtpChallenge(models.Model):
     ip = models.GenericIPAddressField(null=True, blank=True)
 
     class Meta:
-        indexes = [models.Index(fields=["ip", "created_at"])]
+        indexes = [
+            models.Index(fields=["phone", "created_at"]),
+            models.Index(fields=["ip", "created_at"]),
+        ]
 
     def __str__(self) -> str:
         return f"OTP for {self.phone[:3]}****{self.phone[-4:]} at {self.created_at:%Y-%m-%d %H:%M}"

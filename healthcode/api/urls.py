@@ -68,7 +68,13 @@ def on_validation_error(request: HttpRequest, exc: DjangoValidationError) -> Htt
 
 @api.exception_handler(ApiError)
 def on_api_error(request: HttpRequest, exc: ApiError) -> HttpResponse:
-    return api.create_response(request, {"error": exc.code, "detail": exc.detail}, status=exc.status)
+    response = api.create_response(
+        request, {"error": exc.code, "detail": exc.detail}, status=exc.status
+    )
+    retry_after = getattr(exc, "retry_after", None)
+    if retry_after is not None:
+        response["Retry-After"] = str(retry_after)
+    return response
 
 
 @api.exception_handler(Http404)

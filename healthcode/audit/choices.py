@@ -4,6 +4,7 @@ from django.utils.translation import gettext_lazy as _
 
 class AuditAction(models.TextChoices):
     LOGIN = "login", _("登录")
+    LOGOUT = "logout", _("退出登录")
     DECLARATION = "declaration", _("申领/申报")
     DECLARATION_UPDATE = "declaration_update", _("更正申报")
     CHECKIN = "checkin", _("健康打卡")

@@ -139,3 +139,25 @@ class SigningKey(models.Model):
 
     def __str__(self) -> str:
         return f"{self.algorithm} key {self.kid}"
+
+
+class Scan(models.Model):
+    """One online verification of a QR token (who scanned, when, from where, the result).
+    Attendance data (enterprise, temperature) is added by the enterprise module."""
+
+    scanner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    code = models.ForeignKey(
+        HealthCode, null=True, blank=True, on_delete=models.SET_NULL, related_name="scans"
+    )
+    at = models.DateTimeField(default=timezone.now, db_index=True)
+    result = models.CharField(max_length=16)  # "valid" or the rejection reason
+    color = models.CharField(max_length=8, choices=Color.choices, blank=True)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+
+    def __str__(self) -> str:
+        return f"scan {self.pk} {self.result} at {self.at:%Y-%m-%d %H:%M:%S}"

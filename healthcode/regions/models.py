@@ -20,7 +20,7 @@ class Region(models.Model):
     parent = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children"
     )
-    # For development zones: the county-level districts the zone administers within.
+    # Names from the province down, e.g. 广西壮族自治区南宁市青秀区; zones: 广西壮族自治区南宁市<zone>.
     full_name = models.CharField(_("全称"), max_length=160, blank=True)
 
     class Meta:

@@ -1,0 +1,134 @@
+"""Demo data: residents covering every colour path, created through the same services as
+real declarations and check-ins (so their colours, history and audit records are real)."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+from stdnum.cn import ric
+
+from healthcode.accounts.models import User
+from healthcode.checkins.services import record_checkin
+from healthcode.codes import services
+from healthcode.codes.choices import ChangeCause, ReviewOutcome
+from healthcode.codes.models import HealthCode, Review
+
+SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐韦覃蒙莫黎陆农"
+GIVEN = "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超秀兰霞平刚桂英华玉红建国志明海燕宁南邕"
+NANNING_DISTRICTS = ["450102", "450103", "450105", "450107", "450108", "450109", "450110", "450126"]
+GUANGXI_ELSEWHERE = ["450200", "450300", "450400", "450500", "451000"]
+OUTSIDE = ["440100", "440300", "440600", "430100", "350200", "310000", "110000", "510100"]
+HUBEI = ["420100", "420500", "420600", "421000", "420000"]
+STREETS = ["民族大道", "朝阳路", "友爱路", "大学东路", "五象大道", "江南路", "秀厢大道", "青秀路"]
+
+
+def make_id_number(rng: random.Random, region: str, born: date) -> str:
+    """A valid GB 11643 number (region, birth date, sequence, check digit)."""
+    body = f"{region}{born:%Y%m%d}{rng.randint(0, 999):03d}"
+    return body + ric.calc_check_digit(body + "0")
+
+
+@dataclass(frozen=True)
+class Persona:
+    kind: str
+    describe: str
+
+
+PERSONAS = {
+    "local": Persona("local", "一直在南宁 → 绿码"),
+    "guangxi": Persona("guangxi", "自广西区内（柳州等）返邕 → 绿码"),
+    "outside": Persona("outside", "自广东等区外返邕 → 黄码"),
+    "hubei": Persona("hubei", "自湖北返邕 → 红码"),
+    "contact": Persona("contact", "接触确诊病例 → 红码"),
+    "fever": Persona("fever", "打卡发热 → 黄码"),
+    "reviewed": Persona("reviewed", "区外返邕，审核通过且观察期满 → 绿码"),
+}
+
+
+def _declaration(rng: random.Random, kind: str, today: date) -> dict[str, Any]:
+    born = date(rng.randint(1945, 2015), rng.randint(1, 12), rng.randint(1, 28))
+    district = rng.choice(NANNING_DISTRICTS)
+    data: dict[str, Any] = {
+        "name": rng.choice(SURNAMES) + "".join(rng.choice(GIVEN) for _ in range(rng.randint(1, 2))),
+        "id_number": make_id_number(rng, district, born),
+        "address": f"南宁市{rng.choice(STREETS)}{rng.randint(1, 300)}号",
+        "district": district,
+        "returned_to_work": rng.random() < 0.6,
+        "employer": "",
+        "returned_from_elsewhere": False,
+        "contact_with_case": False,
+        "symptoms": [],
+        "temperature": "36.5",
+        "attestation": True,
+    }
+    if data["returned_to_work"]:
+        data["employer"] = rng.choice(["南宁轨道交通集团", "广西北部湾银行", "南宁百货大楼", "云宝宝大数据产业发展有限责任公司"])
+    if kind in {"guangxi", "outside", "hubei", "reviewed"}:
+        region = {"guangxi": GUANGXI_ELSEWHERE, "outside": OUTSIDE, "hubei": HUBEI, "reviewed": OUTSIDE}[kind]
+        data["returned_from_elsewhere"] = True
+        data["return_region"] = rng.choice(region)
+        back = 20 if kind == "reviewed" else rng.randint(0, 10)
+        data["arrival_date"] = (today - timedelta(days=back)).isoformat()
+    if kind == "contact":
+        data["contact_with_case"] = True
+        data["contact_date"] = (today - timedelta(days=rng.randint(1, 10))).isoformat()
+    return data
+
+
+@transaction.atomic
+def seed_demo(*, residents: int = 300, seed: int = 2020) -> list[tuple[str, str, str]]:
+    """Create `residents` demo residents (idempotent per phone). Returns (phone, persona,
+    colour) of one login per persona, to print."""
+    rng = random.Random(seed)
+    today = timezone.localdate()
+    kinds = list(PERSONAS)
+    logins: dict[str, tuple[str, str, str]] = {}
+    for i in range(residents):
+        kind = kinds[i % len(kinds)]
+        phone = f"139{i:08d}"
+        account, _ = User.objects.get_or_create(phone=phone)
+        if HealthCode.objects.filter(account=account).exists():
+            code = HealthCode.objects.filter(account=account).first()
+            logins.setdefault(kind, (phone, PERSONAS[kind].describe, code.get_color_display()))
+            continue
+        data = _declaration(rng, kind, today)
+        data["phone"] = phone
+        code = services.declare(account=account, data=data)
+        if kind == "fever":
+            record_checkin(
+                code=code, actor=account,
+                data={"temperature": "38.2", "symptoms": ["fever", "cough"], "in_nanning": True, "new_contact": False},
+            )
+        elif kind == "reviewed":
+            _backfill_checkins(code, days=20, today=today)
+            Review.objects.create(code=code, outcome=ReviewOutcome.APPROVE, note="演示：审核通过")
+            services.redecide(code, cause=ChangeCause.REVIEW)
+        elif rng.random() < 0.5:
+            record_checkin(
+                code=code, actor=account,
+                data={"temperature": "36.6", "symptoms": [], "in_nanning": True, "new_contact": False},
+            )
+        if i % 10 == 0 and kind == "local":
+            # A family member (an elderly parent) held by the same account.
+            parent = _declaration(rng, "local", today)
+            parent["phone"] = phone
+            parent["name"] = data["name"][0] + "老" + rng.choice(GIVEN)
+            services.declare(account=account, data=parent)
+        code.refresh_from_db()
+        logins.setdefault(kind, (phone, PERSONAS[kind].describe, code.get_color_display()))
+    return [logins[k] for k in kinds if k in logins]
+
+
+def _backfill_checkins(code: HealthCode, *, days: int, today: date) -> None:
+    """Daily symptom-free check-ins for the past `days` days, through the check-in service."""
+    now = timezone.now()
+    for d in range(days, 0, -1):
+        record_checkin(
+            code=code, actor=code.account, now=now - timedelta(days=d),
+            data={"temperature": "36.5", "symptoms": [], "in_nanning": True, "new_contact": False},
+        )

@@ -1,0 +1,64 @@
+"""Shared test helpers: personas and valid declarations (after healthchecks' hc/test.py)."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from typing import Any
+
+from django.test import Client
+from stdnum.cn import ric
+
+from healthcode.accounts.models import User
+
+
+def id_number(region: str = "450103", born: date = date(1990, 3, 7), seq: int = 123) -> str:
+    body = f"{region}{born:%Y%m%d}{seq:03d}"
+    return body + ric.calc_check_digit(body + "0")
+
+
+def declaration(**overrides: Any) -> dict[str, Any]:
+    """A valid declaration of someone who never left Nanning."""
+    data: dict[str, Any] = {
+        "name": "赵小刚",
+        "id_number": id_number(),
+        "address": "南宁市青秀区民族大道 100 号",
+        "district": "450103",
+        "returned_to_work": False,
+        "employer": "",
+        "returned_from_elsewhere": False,
+        "contact_with_case": False,
+        "symptoms": [],
+        "temperature": "36.5",
+        "attestation": True,
+    }
+    data.update(overrides)
+    return data
+
+
+def make_user(phone: str) -> User:
+    return User.objects.create_user(phone=phone)
+
+
+def bearer(user: User) -> dict[str, str]:
+    from healthcode.accounts.services import issue_api_token
+
+    return {"HTTP_AUTHORIZATION": f"Bearer {issue_api_token(user=user)}"}
+
+
+class ApiClient:
+    """A JSON client for /api/v1 acting as one account (or anonymous)."""
+
+    def __init__(self, user: User | None = None, language: str = "zh-hans") -> None:
+        self.client = Client()
+        self.headers: dict[str, str] = {"HTTP_ACCEPT_LANGUAGE": language}
+        if user is not None:
+            self.headers.update(bearer(user))
+
+    def get(self, path: str) -> Any:
+        return self.client.get(f"/api/v1{path}", **self.headers)
+
+    def post(self, path: str, body: Any) -> Any:
+        return self.client.post(
+            f"/api/v1{path}", data=json.dumps(body), content_type="application/json", **self.headers
+        )

@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# The whole check, as `make test` runs it: lint, Django checks, the suite on SQLite, the suite
+# on a real PostgreSQL 15, then the browser tests. Every phase runs even when an earlier one
+# failed, so one run shows everything; the exit status is non-zero if any phase failed.
+# The PostgreSQL cluster is removed on every exit path.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+VENV=${VENV:-.venv}
+PY=$VENV/bin/python
+PYTEST=("$PY" -m pytest -p no:cacheprovider)
+export HEALTHCODE_TESTING=1
+unset DATABASE_URL HEALTHCODE_DEBUG
+# This run's own cluster: concurrent runs don't collide, and pg.sh sweeps it if we get killed.
+export HEALTHCODE_PG_DIR=/tmp/healthcode-pg-test.$$
+trap 'scripts/pg.sh stop' EXIT
+trap 'exit 130' INT TERM
+
+results=()
+failed=0
+
+since() { awk -v a="$1" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }'; }
+
+phase() {
+  local name=$1 start status
+  shift
+  printf '\n==> %s: %s\n' "$name" "$*"
+  start=$EPOCHREALTIME
+  "$@"
+  status=$?
+  results+=("$(printf '%-12s %-4s %6ss' "$name" "$([ $status = 0 ] && echo ok || echo FAIL)" \
+    "$(since "$start")")")
+  [ $status = 0 ] || failed=1
+  return $status
+}
+
+postgres_suite() {
+  scripts/pg.sh start || return 1
+  DATABASE_URL=$(scripts/pg.sh url) "${PYTEST[@]}" -m "not browser" "$@"
+  local status=$?
+  scripts/pg.sh stop
+  return $status
+}
+
+total_start=$EPOCHREALTIME
+phase ruff "$VENV/bin/ruff" check .
+phase check "$PY" manage.py check
+phase migrations "$PY" manage.py makemigrations --check --dry-run
+phase sqlite "${PYTEST[@]}" -m "not browser" "$@"
+phase postgresql postgres_suite "$@"
+phase browser "${PYTEST[@]}" -m browser "$@"
+
+printf '\n==> summary\n'
+printf '%s\n' "${results[@]}"
+printf '%-17s %6ss\n' total "$(since "$total_start")"
+exit $failed
