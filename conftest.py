@@ -3,3 +3,20 @@
 import os
 
 os.environ.setdefault("HEALTHCODE_TESTING", "1")
+
+
+import pytest  # noqa: E402
+
+
+@pytest.fixture
+def regions(django_db_blocker):
+    """Regions for tests whose database is flushed between tests (live server, transactional
+    tests): the data migration's rows are gone after the first flush, so load them again."""
+    from healthcode.regions.loader import sync_regions
+    from healthcode.regions.models import Region
+    from healthcode.regions.services import clear_cache
+
+    with django_db_blocker.unblock():
+        if not Region.objects.exists():
+            sync_regions()
+        clear_cache()

@@ -37,6 +37,12 @@ class CheckIn(models.Model):
     def __str__(self) -> str:
         return f"check-in {self.code_id} {self.day} {self.temperature}"
 
+    @property
+    def symptom_labels(self) -> list[str]:
+        from healthcode.codes.choices import Symptom
+
+        return [str(Symptom(s).label) if s in Symptom.values else s for s in self.symptoms]
+
 
 class CheckInRevision(models.Model):
     """An earlier version of a check-in, kept when the same day's check-in is amended."""

@@ -28,9 +28,15 @@ STREETS = ["民族大道", "朝阳路", "友爱路", "大学东路", "五象大�
 
 
 def make_id_number(rng: random.Random, region: str, born: date) -> str:
-    """A valid GB 11643 number (region, birth date, sequence, check digit)."""
-    body = f"{region}{born:%Y%m%d}{rng.randint(0, 999):03d}"
-    return body + ric.calc_check_digit(body + "0")
+    """A valid GB 11643 number (region, birth date, sequence, check digit). Where the region
+    code did not exist yet in the birth year (python-stdnum checks that), the number is
+    issued under Nanning's city code 450100 instead, as older numbers were."""
+    for prefix in (region, "450100", "450000"):
+        body = f"{prefix}{born:%Y%m%d}{rng.randint(0, 999):03d}"
+        number = body + ric.calc_check_digit(body + "0")
+        if ric.is_valid(number):
+            return number
+    raise ValueError(f"no valid ID number for {region} born {born}")
 
 
 @dataclass(frozen=True)

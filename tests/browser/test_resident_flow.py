@@ -15,6 +15,8 @@ from playwright.sync_api import Page, expect
 
 from healthcode.testing import id_number
 
+pytestmark = pytest.mark.usefixtures("regions")
+
 
 @pytest.fixture
 def sms_file(settings, tmp_path):
@@ -48,14 +50,15 @@ def verify_with_pycose(payload: str, base_url: str) -> dict:
     from pycose.headers import KID
     from pycose.messages import Sign1Message
 
-    from healthcode.codes.tests.independent import b45decode, cose_key_from_jwk
+    from healthcode.codes.tests.independent import b45decode, b64url_decode, cose_key_from_jwk
 
     with urllib.request.urlopen(f"{base_url}/.well-known/healthcode/keys") as response:
         jwks = json.load(response)
     raw = zlib.decompress(b45decode(payload.split(":", 1)[1]))
     message = Sign1Message.decode(raw)
     kid = message.phdr[KID]
-    jwk = next(k for k in jwks["keys"] if k["kid"].encode() == kid)
+    # The JWK "kid" is the base64url form of the COSE kid bytes (as the EU DCC publishes them).
+    jwk = next(k for k in jwks["keys"] if b64url_decode(k["kid"]) == kid)
     message.key = cose_key_from_jwk(jwk)
     assert message.verify_signature()
     return cbor2.loads(message.payload)

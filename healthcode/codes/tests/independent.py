@@ -25,7 +25,7 @@ def b45decode(text: str) -> bytes:
     return bytes(out)
 
 
-def _b64url(value: str) -> bytes:
+def b64url_decode(value: str) -> bytes:
     return base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
 
 
@@ -33,8 +33,8 @@ def cose_key_from_jwk(jwk: dict) -> EC2Key | OKPKey:
     """A pycose public key from an RFC 7517/7518/8037 JWK."""
     if jwk["kty"] == "EC":
         assert jwk["crv"] == "P-256"
-        return EC2Key(crv=P256, x=_b64url(jwk["x"]), y=_b64url(jwk["y"]))
+        return EC2Key(crv=P256, x=b64url_decode(jwk["x"]), y=b64url_decode(jwk["y"]))
     if jwk["kty"] == "OKP":
         assert jwk["crv"] == "Ed25519"
-        return OKPKey(crv=Ed25519, x=_b64url(jwk["x"]))
+        return OKPKey(crv=Ed25519, x=b64url_decode(jwk["x"]))
     raise ValueError(f"unsupported key type {jwk['kty']}")

@@ -3,6 +3,7 @@ kind of bad input with exactly one of its four errors."""
 
 from __future__ import annotations
 
+import random
 import uuid
 import zlib
 from functools import cache
@@ -290,6 +291,30 @@ def test_it_rejects_every_single_character_change(algorithm: str) -> None:
                     codec.decode(changed, published(algorithm), now=NOW)
 
 
+@pytest.mark.parametrize(
+    ("masked_name", "block_type"),
+    [
+        ("J*******n", 0b011),  # repetitive: zlib picks fixed Huffman codes
+        ("".join(random.Random(7).choice("0123456789abcdef") for _ in range(150)), 0b101),
+    ],
+    ids=["fixed-huffman", "dynamic-huffman"],
+)
+def test_it_rejects_every_single_character_change_of_compressed_tokens(
+    masked_name: str, block_type: int
+) -> None:
+    """Where zlib actually compresses (fixed or dynamic Huffman codes instead of a stored block),
+    no single-character change is accepted either, although inflate ignores the final padding."""
+    text = codec.encode(claims(masked_name=masked_name), signing_key("ES256"), KID)
+    assert independent.b45decode(text[4:])[2] & 0b111 == block_type
+    assert codec.decode(text, published("ES256"), now=NOW).masked_name == masked_name
+    for position in range(4, len(text)):
+        for char in codec.B45_ALPHABET:
+            if char != text[position]:
+                with pytest.raises(codec.TokenError):
+                    changed = text[:position] + char + text[position + 1 :]
+                    codec.decode(changed, published("ES256"), now=NOW)
+
+
 # --- malformed input ----------------------------------------------------------------------------
 
 
@@ -529,3 +554,38 @@ def test_it_errors_name_their_reason() -> None:
         issubclass(cls, codec.TokenError)
         for cls in (codec.Malformed, codec.UnknownKey, codec.BadSignature, codec.Expired)
     )
+
+
+# --- the shortcuts agree with the general path --------------------------------------------------
+
+
+@fuzz
+@given(
+    iss=st.text(max_size=30),
+    iat=st.integers(0, 2**40),
+    exp=st.integers(0, 2**40),
+    code_id=st.text(max_size=300),
+    color=st.sampled_from(sorted(codec.COLORS)),
+    masked_name=st.text(max_size=40),
+)
+def test_it_reads_its_own_claims_like_cbor2_does(
+    iss: str, iat: int, exp: int, code_id: str, color: str, masked_name: str
+) -> None:
+    """The cbor2-free reading of our own payload layout gives what cbor2 gives, or steps aside
+    (None) for layouts it does not know (long texts, small or large times)."""
+    payload = cbor2.dumps({1: iss, 4: exp, 6: iat, -65537: {1: code_id, 2: color, 3: masked_name}})
+    own = codec._read_own_claims(payload)
+    assert own is None or own == codec.Claims(iss, iat, exp, code_id, color, masked_name)
+    short = all(len(text.encode()) < 256 for text in (iss, code_id, masked_name))
+    if short and 2**16 <= iat < 2**32 and 2**16 <= exp < 2**32:
+        assert own is not None
+
+
+@fuzz
+@given(st.binary(min_size=64, max_size=64) | st.sampled_from([bytes(64), b"\xff" * 64]))
+def test_it_converts_raw_signatures_to_der_like_cryptography(raw: bytes) -> None:
+    """The raw r||s to DER conversion matches cryptography's encode_dss_signature."""
+    from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
+
+    r, s = int.from_bytes(raw[:32], "big"), int.from_bytes(raw[32:], "big")
+    assert codec._der_signature(raw) == encode_dss_signature(r, s)

@@ -51,6 +51,7 @@ def test_it_declares_through_the_form_and_shows_the_code(client_alice):
     r = client_alice.post("/codes/new", _form(declaration()))
     assert r.status_code == 302, r.content.decode()[:2000]
     code = HealthCode.objects.get()
+    assert r["Location"] == f"/codes/{code.public_id}"
     page = client_alice.get(r["Location"]).content.decode()
     assert 'data-payload="NN1:' in page
     assert "<svg" in page
