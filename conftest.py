@@ -20,3 +20,14 @@ def regions(django_db_blocker):
         if not Region.objects.exists():
             sync_regions()
         clear_cache()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_key_caches():
+    """Signing keys live in the database, which tests roll back; the in-process key caches
+    must not outlive them."""
+    from healthcode.codes import keys
+
+    keys.reset_key_caches()
+    yield
+    keys.reset_key_caches()
