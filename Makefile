@@ -31,7 +31,7 @@ $(STAMP): pyproject.toml | $(PY)
 
 # SQLite in var/, the SMS codes printed here, and the demo logins printed by seed_demo.
 demo: export HEALTHCODE_DEBUG = 1
-demo: export HEALTHCODE_SMS_BACKEND = console
+demo: export HEALTHCODE_SMS_BACKEND ?= console
 demo: $(STAMP)
 	$(PY) manage.py migrate --no-input
 	@if [ -z "$$(find healthcode -name '*.po' -print -quit)" ]; then \

@@ -1,11 +1,6 @@
 """Test configuration shared by the whole suite."""
 
-import os
-
-os.environ.setdefault("HEALTHCODE_TESTING", "1")
-
-
-import pytest  # noqa: E402
+import pytest
 
 
 @pytest.fixture
