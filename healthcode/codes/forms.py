@@ -117,7 +117,7 @@ class DeclarationForm(forms.Form):
         name = self.cleaned_data["name"].strip()
         if not re.fullmatch(r"[\u3400-\u9fff·A-Za-z .]{2,64}", name):
             raise forms.ValidationError(
-                _("姓名须为 2–64 个汉字或字母（可含间隔号·）。"), code="name"
+                _("姓名须为 2–64 个汉字或字母（可含间隔号·、空格和点）。"), code="name"
             )
         return name
 

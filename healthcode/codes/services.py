@@ -371,3 +371,22 @@ def token_error_text(code: str) -> str:
         "revoked": gettext_lazy("该健康码已注销。"),
     }
     return str(texts.get(code, texts["malformed"]))
+
+
+# --- Unmasked personal data -----------------------------------------------------------------
+
+
+def reveal_id_number(*, code: HealthCode, viewer: Any, ip: str | None = None) -> str:
+    """The full ID number, for a viewer already authorised to see this code; every call is
+    audited as a view of unmasked data."""
+    from healthcode.lib.crypto import decrypt_field
+
+    number = decrypt_field(code.id_number_encrypted, context=ID_NUMBER_CONTEXT)
+    audit(
+        action=AuditAction.UNMASKED_VIEW,
+        actor=viewer,
+        subject=code,
+        ip=ip,
+        detail={"field": "id_number"},
+    )
+    return number

@@ -13,5 +13,6 @@ urlpatterns = [
     path("codes/<str:code_id>/qr", views.code_qr, name="code_qr"),
     path("codes/<str:code_id>/why", views.why, name="why"),
     path("codes/<str:code_id>/checkin", views.checkin, name="checkin"),
+    path("codes/<str:code_id>/declaration", views.declaration, name="declaration"),
     path("elder", views.elder, name="elder"),
 ]

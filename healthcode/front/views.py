@@ -123,6 +123,20 @@ def why(request: HttpRequest, code_id: str) -> TemplateResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
+def declaration(request: HttpRequest, code_id: str) -> TemplateResponse:
+    """What was declared for this code (我的申报信息). The ID number stays masked unless the
+    holder asks to see it (a POST, audited as a view of unmasked data)."""
+    code = code_for_holder(request.user, code_id)
+    id_number = code.id_number_masked
+    if request.method == "POST" and request.POST.get("reveal") == "id_number":
+        id_number = services.reveal_id_number(code=code, viewer=request.user, ip=client_ip(request))
+    context = {"code": code, "shown": services.present(code), "id_number": id_number,
+               "revealed": id_number != code.id_number_masked}
+    return TemplateResponse(request, "front/declaration.html", context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
 def checkin(request: HttpRequest, code_id: str) -> HttpResponse:
     code = code_for_holder(request.user, code_id)
     if request.method == "POST":

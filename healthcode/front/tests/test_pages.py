@@ -129,3 +129,25 @@ def test_it_switches_language_to_english(client_alice):
 def test_it_answers_healthz():
     r = Client().get("/healthz")
     assert r.status_code == 200 and r.json() == {"status": "ok"}
+
+
+def test_it_shows_the_declaration_masked_and_audits_a_reveal(client_alice, alice):
+    """The holder sees the ID number masked; revealing it is a POST that is audited."""
+    from healthcode.audit.models import AuditRecord
+    from healthcode.testing import id_number
+
+    client_alice.post("/codes/new", _form(declaration()))
+    code = HealthCode.objects.get()
+    page = client_alice.get(f"/codes/{code.public_id}/declaration").content.decode()
+    assert code.id_number_masked in page and id_number() not in page
+    assert not AuditRecord.objects.filter(action="unmasked_view").exists()
+    page = client_alice.post(
+        f"/codes/{code.public_id}/declaration", {"reveal": "id_number"}
+    ).content.decode()
+    assert id_number() in page
+    record = AuditRecord.objects.get(action="unmasked_view")
+    assert (record.actor, record.subject_id, record.detail) == (alice, str(code.pk), {"field": "id_number"})
+    bob = Client()
+    bob.force_login(make_user("13800000002"))
+    assert bob.post(f"/codes/{code.public_id}/declaration", {"reveal": "id_number"}).status_code == 404
+    assert AuditRecord.objects.filter(action="unmasked_view").count() == 1
