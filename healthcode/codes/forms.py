@@ -15,21 +15,19 @@ from stdnum.exceptions import InvalidChecksum, InvalidComponent, InvalidLength, 
 from healthcode.codes.choices import Symptom
 from healthcode.regions import services as regions
 
-PHONE_RE = re.compile(r"^1[3-9]\d{9}$")
 TEMPERATURE_MIN = Decimal("34.0")
 TEMPERATURE_MAX = Decimal("43.0")
 YES_NO = [("True", _("是")), ("False", _("否"))]
 
 
 def clean_phone(value: str) -> str:
-    phone = re.sub(r"[\s-]", "", value or "")
-    if phone.startswith("+86"):
-        phone = phone[3:]
-    if not PHONE_RE.match(phone):
-        raise forms.ValidationError(
-            _("手机号必须是 11 位中国大陆手机号码（1 开头，第二位 3–9）。"), code="phone"
-        )
-    return phone
+    """The accounts' phone rule (one place): a mainland mobile number, normalised."""
+    from healthcode.accounts.services import validate_phone
+
+    try:
+        return validate_phone(value)
+    except forms.ValidationError as exc:
+        raise forms.ValidationError(exc.message_dict["phone"]) from None
 
 
 def clean_id_number(value: str) -> str:
