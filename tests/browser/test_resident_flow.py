@@ -61,6 +61,11 @@ def verify_with_pycose(payload: str, base_url: str) -> dict:
     jwk = next(k for k in jwks["keys"] if b64url_decode(k["kid"]) == kid)
     message.key = cose_key_from_jwk(jwk)
     assert message.verify_signature()
+    # The same independent verifier refuses the token once any payload byte is changed.
+    forged = Sign1Message.decode(raw)
+    forged.key = message.key
+    forged.payload = forged.payload[:-1] + bytes([forged.payload[-1] ^ 1])
+    assert not forged.verify_signature()
     return cbor2.loads(message.payload)
 
 
@@ -87,6 +92,8 @@ def test_it_logs_in_applies_shows_qr_checks_in_with_fever(page: Page, live_serve
     payload = frame.get_attribute("data-payload")
     claims = verify_with_pycose(payload, live_server.url)
     assert "yellow" in json.dumps(claims, ensure_ascii=False, default=str)
+    assert "赵*刚" in json.dumps(claims, ensure_ascii=False, default=str)
+    assert id_number() not in json.dumps(claims, ensure_ascii=False, default=str)
 
     page.click("#checkin-link")
     page.fill("#id_temperature", "38.6")
