@@ -62,6 +62,8 @@ INSTALLED_APPS = [
     "healthcode.audit",
     "healthcode.codes",
     "healthcode.checkins",
+    "healthcode.backoffice",
+    "healthcode.enterprises",
     "healthcode.api",
     "healthcode.front",
 ]

@@ -62,3 +62,23 @@ class ApiClient:
         return self.client.post(
             f"/api/v1{path}", data=json.dumps(body), content_type="application/json", **self.headers
         )
+
+
+def credit_code(seq: int = 1, region: str = "450100") -> str:
+    """A valid unified social credit code (GB 32100): 91 (enterprise) + region + an
+    organisation code with its own check character + the overall check character."""
+    from stdnum.cn import uscc
+
+    org = f"MA5K{seq:04d}"  # 8 characters of an organisation code
+    org_check = _org_check(org)
+    body = f"91{region}{org}{org_check}"
+    return body + uscc.calc_check_digit(body)
+
+
+def _org_check(org: str) -> str:
+    """The check character of an organisation code (GB 11714)."""
+    alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+    weights = (3, 7, 9, 10, 5, 8, 4, 2)
+    total = sum(alphabet.index(c) * w for c, w in zip(org, weights, strict=True))
+    check = 11 - total % 11
+    return {10: "X", 11: "0"}.get(check, str(check))

@@ -15,6 +15,8 @@ urlpatterns = [
     path("api/v1/", api.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("accounts/", include("healthcode.accounts.urls")),
+    path("enterprises/", include("healthcode.enterprises.urls")),
+    path("backoffice/", include("healthcode.backoffice.urls")),
     path("django-admin/", admin.site.urls),
     path("", include("healthcode.front.urls")),
 ]

@@ -8,9 +8,9 @@ scopes here.
 from __future__ import annotations
 
 import uuid
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 
@@ -38,3 +38,77 @@ def code_for_holder(user: User, public_id: object) -> HealthCode:
     return get_object_or_404(
         codes_visible_to(user).select_related("district", "return_region"), public_id=public_id
     )
+
+
+# --- Enterprises and authorities ------------------------------------------------------------
+
+
+def admin_roles(user: User) -> QuerySet:
+    """The account's back-office roles in force."""
+    from healthcode.backoffice.models import AdminRole
+
+    if not getattr(user, "is_authenticated", False):
+        return AdminRole.objects.none()
+    return AdminRole.objects.filter(user=user, revoked_at__isnull=True)
+
+
+def is_city_admin(user: User) -> bool:
+    return getattr(user, "is_superuser", False) or admin_roles(user).filter(kind="city_admin").exists()
+
+
+def enterprises_managed_by(user: User) -> QuerySet:
+    """Enterprises the account manages (as owner or co-manager), whatever their status."""
+    from healthcode.enterprises.models import Enterprise
+
+    if not getattr(user, "is_authenticated", False):
+        return Enterprise.objects.none()
+    return Enterprise.objects.filter(managers__user=user).distinct()
+
+
+def enterprise_managed_by(user: User, enterprise_id: object) -> Any:
+    """One enterprise the account manages, or 404 (another enterprise does not exist for it)."""
+    try:
+        pk = int(str(enterprise_id))
+    except ValueError:
+        raise Http404("no such enterprise") from None
+    return get_object_or_404(enterprises_managed_by(user), pk=pk)
+
+
+def enterprises_in_scope(user: User) -> QuerySet:
+    """Enterprises an authority oversees: all for a city admin; those of its district or
+    development zone for a district admin; those its department supervises for an industry
+    admin. Reviewers and everyone else: none."""
+    from healthcode.enterprises.models import Enterprise
+
+    if not getattr(user, "is_authenticated", False):
+        return Enterprise.objects.none()
+    if is_city_admin(user):
+        return Enterprise.objects.all()
+    roles = admin_roles(user)
+    districts = [r.district_id for r in roles if r.kind == "district_admin"]
+    departments = [r.department for r in roles if r.kind == "industry_admin"]
+    if not districts and not departments:
+        return Enterprise.objects.none()
+    return Enterprise.objects.filter(Q(district_id__in=districts) | Q(department__in=departments))
+
+
+def enterprise_in_scope(user: User, enterprise_id: object) -> Any:
+    try:
+        pk = int(str(enterprise_id))
+    except ValueError:
+        raise Http404("no such enterprise") from None
+    return get_object_or_404(enterprises_in_scope(user), pk=pk)
+
+
+def enterprises_scannable_by(user: User) -> QuerySet:
+    """Approved enterprises for which the account may record health attendance: it is an
+    active employee with scan permission there (企业扫码人员), or one of its managers."""
+    from healthcode.enterprises.models import Enterprise
+
+    if not getattr(user, "is_authenticated", False):
+        return Enterprise.objects.none()
+    return Enterprise.objects.filter(
+        Q(employees__phone=user.phone, employees__active=True, employees__can_scan=True)
+        | Q(managers__user=user),
+        status="approved",
+    ).distinct()

@@ -13,6 +13,7 @@ from ninja.errors import ValidationError as NinjaValidationError
 from healthcode.accounts.api import router as auth_router
 from healthcode.checkins.api import router as checkins_router
 from healthcode.codes.api import router as codes_router
+from healthcode.enterprises.api import router as enterprises_router
 from healthcode.lib.errors import ApiError
 
 api = NinjaAPI(
@@ -26,6 +27,7 @@ api = NinjaAPI(
 api.add_router("", auth_router)
 api.add_router("", codes_router)
 api.add_router("", checkins_router)
+api.add_router("/enterprises", enterprises_router)
 
 
 def _type_message(error: dict) -> str:

@@ -26,6 +26,7 @@ from healthcode.codes import rules
 from healthcode.codes.choices import ChangeCause, Relation
 from healthcode.codes.forms import DeclarationForm
 from healthcode.codes.models import ColorChange, HealthCode
+from healthcode.codes.signals import code_declared
 from healthcode.lib.crypto import blind_index, encrypt_field
 from healthcode.lib.masking import mask_id_number, mask_name
 from healthcode.regions import services as regions
@@ -275,6 +276,7 @@ def declare(*, account: Any, data: dict[str, Any], ip: str | None = None) -> Hea
             },
         )
         _record_change(code, "", cause=ChangeCause.DECLARATION, now=now, actor=account)
+        code_declared.send(sender=HealthCode, code=code)
     return code
 
 

@@ -1,0 +1,49 @@
+"""Back-office roles: who is an authority, with which scope (SPEC §4). Applications for admin
+accounts and their approval come with the management system; here a role is granted by a
+command (`grant_admin_role`) or by a city admin."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from healthcode.backoffice.choices import AdminRoleKind
+
+
+class AdminRole(models.Model):
+    """One role of one account: a city admin (everything), a district or development-zone
+    admin (`district`), an industry department admin (`department`, a code from
+    enterprises/data/industries.json), or a reviewer of a district."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="admin_roles"
+    )
+    kind = models.CharField(_("角色"), max_length=16, choices=AdminRoleKind.choices)
+    district = models.ForeignKey(
+        "regions.Region", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    department = models.CharField(_("行业主管部门"), max_length=16, blank=True)
+    organisation = models.CharField(_("单位"), max_length=100, blank=True)
+    granted_at = models.DateTimeField(default=timezone.now)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("管理角色")
+        verbose_name_plural = _("管理角色")
+        constraints = [
+            models.CheckConstraint(
+                name="admin_role_scope_matches_kind",
+                condition=(
+                    Q(kind="city_admin", district__isnull=True, department="")
+                    | Q(kind__in=["district_admin", "reviewer"], district__isnull=False, department="")
+                    | Q(kind="industry_admin", district__isnull=True) & ~Q(department="")
+                ),
+            )
+        ]
+
+    def __str__(self) -> str:
+        scope = self.district_id or self.department or "city"
+        return f"{self.get_kind_display()} ({scope})"
