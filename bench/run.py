@@ -96,7 +96,9 @@ def bench_rules() -> dict[str, float]:
 
 
 def main() -> None:
-    results = {"tokens": bench_tokens(), "rules": bench_rules()}
+    from bench import import_employees  # its run() sets up Django in this process
+
+    results = {"tokens": bench_tokens(), "rules": bench_rules(), "import": import_employees.run()}
     t, r = results["tokens"], results["rules"]
     print(f"{'figure':<44}{'value':>14}")
     print(f"{'raw ES256 verify (cryptography) /s':<44}{t['raw_es256_verify_per_s']:>14,.0f}")
@@ -106,6 +108,7 @@ def main() -> None:
     print(f"{'rules.decide, local green /s':<44}{r['decide_local_green_per_s']:>14,.0f}")
     secs = 1_000_000 / r["decide_hubei_14_checkins_per_s"]
     print(f"{'  1,000,000 such decisions would take (s)':<44}{secs:>14.1f}")
+    import_employees.print_table(results["import"])
     machine = {"python": platform.python_version(), "machine": platform.machine(),
                "processor": platform.processor(), "cpus": os.cpu_count(),
                "measured_at": datetime.now(UTC).isoformat(timespec="seconds")}

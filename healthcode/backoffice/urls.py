@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from healthcode.backoffice.views import urlpatterns_views
+
 app_name = "backoffice"
 
-urlpatterns: list = []
+urlpatterns: list = [*urlpatterns_views]

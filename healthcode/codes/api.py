@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
 from ninja import Field, Router, Schema, Status
 
 from healthcode.accounts.auth import api_auth, client_ip
@@ -71,7 +73,47 @@ class QrOut(Schema):
 
 
 class ScanIn(Schema):
-    payload: str
+    """A scanned token. A scanner of an enterprise adds "enterprise": alone, the code is
+    checked for that enterprise (verdict, whether an employee there) without recording; with
+    "temperature" (and "symptoms"), health attendance is recorded, which is also the
+    person's check-in of the day."""
+
+    payload: str = Field(description="the QR content as scanned, e.g. NN1:…")
+    enterprise: int | None = Field(
+        None,
+        description="id of an enterprise the caller may scan for (403 not_a_scanner "
+        "if it is approved but the caller has no scan permission there, 404 if unknown)",
+    )
+    temperature: Decimal | None = Field(
+        None, description="°C, 34.0–43.0; with enterprise: record health attendance"
+    )
+    symptoms: list[str] | None = Field(
+        None,
+        description="with temperature: fever, cough, fatigue, sore_throat, short_breath, "
+        "diarrhea, other",
+    )
+
+
+class AttendanceOut(Schema):
+    """A health-attendance record (健康考勤)."""
+
+    id: int
+    enterprise: int
+    day: date
+    at: datetime
+    code: str
+    name: str = Field(description="masked, e.g. 赵*刚")
+    employee: int | None = None
+    employee_here: bool
+    department: str | None = None
+    color: str = Field(description="the colour after the check-in this record made")
+    verdict: str = Field(description="may_work | may_not_work")
+    verdict_text: str
+    temperature: float
+    abnormal_temperature: bool = Field(description="at or above the fever threshold")
+    symptoms: list[str]
+    scanner: str | None = Field(None, description="the scanner's phone, masked")
+    checkin: int | None = None
 
 
 class ScanOut(Schema):
@@ -88,6 +130,17 @@ class ScanOut(Schema):
     issued_at: datetime | None = None
     expires_at: datetime | None = None
     verified_at: datetime | None = None
+    verdict: str | None = Field(
+        None, description="with enterprise: may_work (green, 可返岗) | may_not_work (暂不可返岗)"
+    )
+    verdict_text: str | None = None
+    employee_here: bool | None = Field(
+        None, description="with enterprise: an active employee of that enterprise"
+    )
+    department: str | None = None
+    attendance: AttendanceOut | None = Field(
+        None, description="with enterprise and temperature: the record written"
+    )
 
 
 @router.get("/codes", response=list[CodeOut], summary="The account's codes (own and family members')")
@@ -127,9 +180,39 @@ def get_qr(request: HttpRequest, code_id: str) -> dict:
 
 @router.post(
     "/scans",
-    response={200: ScanOut, 400: ErrorsOut},
+    response={200: ScanOut, 400: ErrorsOut, 403: ErrorOut, 404: ErrorOut},
     tags=["scans"],
-    summary="Verify a scanned QR token online: authoritative colour, or why it is rejected",
+    summary="Verify a scanned QR token online; a scanner of an enterprise records attendance",
+    description=(
+        "Anyone logged in may verify: the authoritative current colour, or why the token is "
+        "rejected (`valid: false`). With `enterprise`, only a scanner of that enterprise "
+        "(an employee with scan permission, or a manager) may call: the answer adds the "
+        "verdict and whether the person is an employee there. With `enterprise` and "
+        "`temperature` (34–43 °C) and `symptoms`, it records health attendance (健康考勤), "
+        "which is also the person's check-in of the day (source enterprise_scan); the colour, "
+        "reasons and verdict answered are those after that check-in. A rejected token "
+        "records nothing. 400 names the bad field; 403 `not_a_scanner`; 404 for an unknown "
+        "or unapproved enterprise."
+    ),
 )
 def scan(request: HttpRequest, payload: ScanIn) -> dict:
-    return services.verify_scan(payload=payload.payload, scanner=request.user, ip=client_ip(request))
+    # Imported here: the codes app does not depend on the enterprise module at import time.
+    from healthcode.enterprises import attendance
+
+    ip = client_ip(request)
+    if payload.enterprise is None:
+        if payload.temperature is not None or payload.symptoms:
+            raise ValidationError({"enterprise": [_("记录体温和症状（健康考勤）时必须指定企业。")]})
+        return services.verify_scan(payload=payload.payload, scanner=request.user, ip=ip)
+    if payload.temperature is None and payload.symptoms is None:
+        return attendance.check_for_enterprise(
+            scanner=request.user, enterprise_id=payload.enterprise, payload=payload.payload, ip=ip
+        )
+    return attendance.record_attendance(
+        scanner=request.user,
+        enterprise_id=payload.enterprise,
+        payload=payload.payload,
+        temperature=payload.temperature,
+        symptoms=payload.symptoms,
+        ip=ip,
+    )

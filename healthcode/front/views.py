@@ -23,6 +23,7 @@ from healthcode.checkins.services import record_checkin
 from healthcode.codes import keys, services
 from healthcode.codes.forms import CheckInForm, DeclarationForm
 from healthcode.codes.qr import qr_svg
+from healthcode.enterprises.services import certificate_employments
 
 
 def healthz(request: HttpRequest) -> JsonResponse:
@@ -89,6 +90,8 @@ def code_page(request: HttpRequest, code_id: str) -> TemplateResponse:
         "expires_at": expires_at,
         "svg": qr_svg(payload),
         "checked_in_today": code.checkins.filter(day=timezone.localdate()).exists(),
+        # The electronic work certificate (电子证): employments while the code is green.
+        "employments": certificate_employments(code),
     }
     return TemplateResponse(request, "front/code.html", context)
 
