@@ -63,6 +63,19 @@ class ApiClient:
             f"/api/v1{path}", data=json.dumps(body), content_type="application/json", **self.headers
         )
 
+    def patch(self, path: str, body: Any) -> Any:
+        return self.client.patch(
+            f"/api/v1{path}", data=json.dumps(body), content_type="application/json", **self.headers
+        )
+
+    def delete(self, path: str, body: Any = None) -> Any:
+        return self.client.delete(
+            f"/api/v1{path}",
+            data=json.dumps(body) if body is not None else "",
+            content_type="application/json",
+            **self.headers,
+        )
+
 
 def credit_code(seq: int = 1, region: str = "450100") -> str:
     """A valid unified social credit code (GB 32100): 91 (enterprise) + region + an

@@ -112,3 +112,27 @@ def enterprises_scannable_by(user: User) -> QuerySet:
         | Q(managers__user=user),
         status="approved",
     ).distinct()
+
+
+def oversees_enterprises(user: User) -> bool:
+    """A city, district/development-zone or industry-department admin: the authorities that
+    oversee enterprises (reviewers do not)."""
+    return is_city_admin(user) or (
+        admin_roles(user).filter(kind__in=["district_admin", "industry_admin"]).exists()
+    )
+
+
+NOT_AN_ADMIN = "not_an_admin"
+
+
+def require_oversight(user: User) -> None:
+    """403 for a logged-in account that oversees no enterprises: the back-office lists exist
+    only for authorities (the same answer on pages and in the API)."""
+    from django.utils.translation import gettext as _
+
+    from healthcode.lib.errors import ApiError
+
+    if not oversees_enterprises(user):
+        raise ApiError(
+            403, NOT_AN_ADMIN, _("仅市、城区（开发区）和行业主管部门管理员可以使用此功能。")
+        )

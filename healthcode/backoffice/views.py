@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
-from django.http import Http404, HttpRequest, HttpResponse
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path
@@ -17,10 +17,9 @@ from django.views.decorators.http import require_POST
 
 from healthcode.accounts.auth import client_ip
 from healthcode.accounts.permissions import (
-    admin_roles,
     enterprise_in_scope,
     enterprises_in_scope,
-    is_city_admin,
+    oversees_enterprises,
 )
 from healthcode.enterprises import services as enterprise_services
 from healthcode.enterprises.choices import EnterpriseStatus
@@ -28,12 +27,8 @@ from healthcode.lib.errors import ApiError
 
 
 def _require_enterprise_admin(request: HttpRequest) -> None:
-    user = request.user
-    if not (
-        is_city_admin(user)
-        or admin_roles(user).filter(kind__in=["district_admin", "industry_admin"]).exists()
-    ):
-        raise Http404("not an admin")
+    if not oversees_enterprises(request.user):
+        raise PermissionDenied(_("仅市、城区（开发区）和行业主管部门管理员可以使用此功能。"))
 
 
 @login_required

@@ -31,7 +31,8 @@ class HealthCode(models.Model):
     id_number_encrypted = models.TextField(_("身份证号（加密）"))
     id_number_index = models.CharField(max_length=64, unique=True)
     id_number_masked = models.CharField(_("身份证号"), max_length=18)
-    phone = models.CharField(_("联系电话"), max_length=11)
+    # Indexed: employees and invitations are matched to codes by phone.
+    phone = models.CharField(_("联系电话"), max_length=11, db_index=True)
     address = models.CharField(_("居住地址"), max_length=200)
     district = models.ForeignKey(
         "regions.Region", on_delete=models.PROTECT, related_name="+", verbose_name=_("所在城区")

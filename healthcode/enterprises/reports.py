@@ -469,11 +469,7 @@ def report_for(*, enterprise: Enterprise, day: date) -> DailyReport | None:
 
 
 def is_oversight_admin(user: Any) -> bool:
-    """A city, district/development-zone or industry-department admin: the authorities that
-    oversee enterprises (reviewers do not)."""
-    return permissions.is_city_admin(user) or (
-        permissions.admin_roles(user).filter(kind__in=["district_admin", "industry_admin"]).exists()
-    )
+    return permissions.oversees_enterprises(user)
 
 
 def _has_reported(day: date) -> Exists:

@@ -18,7 +18,11 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from healthcode.accounts.auth import client_ip
-from healthcode.accounts.permissions import code_for_holder, codes_visible_to
+from healthcode.accounts.permissions import (
+    code_for_holder,
+    codes_visible_to,
+    oversees_enterprises,
+)
 from healthcode.checkins.services import record_checkin
 from healthcode.codes import keys, services
 from healthcode.codes.forms import CheckInForm, DeclarationForm
@@ -57,7 +61,8 @@ def home(request: HttpRequest) -> TemplateResponse:
         services.current(c)
         for c in codes_visible_to(request.user).select_related("district").order_by("created_at")
     ]
-    return TemplateResponse(request, "front/home.html", {"codes": codes})
+    context = {"codes": codes, "is_admin": oversees_enterprises(request.user)}
+    return TemplateResponse(request, "front/home.html", context)
 
 
 @login_required

@@ -95,20 +95,21 @@ def test_it_hides_another_districts_pending_enterprise(pending, resident):
 @pytest.mark.parametrize(
     "persona", ["manager", "co_manager", "scanner", "employee", "other_manager", "resident"]
 )
-def test_it_answers_404_to_accounts_without_an_admin_role(request, pending, persona):
-    """Residents, enterprise managers, scanners and employees: the back office is a 404."""
+def test_it_answers_403_to_accounts_without_an_admin_role(request, pending, persona):
+    """Residents, enterprise managers, scanners and employees: the back office is refused
+    (403, as in the API) and nothing is decided."""
     c = client_for(request.getfixturevalue(persona))
-    assert c.get("/backoffice/enterprises").status_code == 404
+    assert c.get("/backoffice/enterprises").status_code == 403
     r = c.post(f"/backoffice/enterprises/{pending.pk}/decision", {"decision": "approve"})
-    assert r.status_code == 404
+    assert r.status_code == 403
     pending.refresh_from_db()
     assert pending.status == "pending"
 
 
-def test_it_answers_404_to_a_reviewer(pending, resident):
+def test_it_answers_403_to_a_reviewer(pending, resident):
     """A reviewer reviews codes, not enterprises."""
     AdminRole.objects.create(user=resident, kind="reviewer", district_id="450103")
-    assert client_for(resident).get("/backoffice/enterprises").status_code == 404
+    assert client_for(resident).get("/backoffice/enterprises").status_code == 403
 
 
 def test_it_sends_anonymous_visitors_to_login(pending):

@@ -17,18 +17,17 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from django.http import Http404, HttpRequest
+from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from ninja import Field, Router, Schema, Status
 
 from healthcode.accounts.auth import client_ip
 from healthcode.accounts.permissions import (
-    admin_roles,
     enterprise_in_scope,
     enterprise_managed_by,
     enterprises_in_scope,
     enterprises_managed_by,
-    is_city_admin,
+    require_oversight,
 )
 from healthcode.api.schemas import ErrorOut, ErrorsOut
 from healthcode.enterprises import services
@@ -165,12 +164,7 @@ def _employee(enterprise: Enterprise, employee_id: int) -> Employee:
 
 
 def _require_enterprise_admin(user: object) -> None:
-    """The back-office queue exists only for admins who oversee enterprises."""
-    if not (
-        is_city_admin(user)
-        or admin_roles(user).filter(kind__in=["district_admin", "industry_admin"]).exists()
-    ):
-        raise Http404("not an admin")
+    require_oversight(user)
 
 
 def _saved(employee: Employee, status: str) -> dict:

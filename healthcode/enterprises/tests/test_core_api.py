@@ -124,11 +124,13 @@ def test_it_hides_pending_enterprises_from_another_districts_admin(pending_id, r
 
 
 def test_it_answers_404_to_a_resident_deciding(pending_id, resident, manager):
-    """A resident (and the registrant) cannot decide; the queue does not exist for them."""
+    """A resident (and the registrant) cannot decide (404: the enterprise is not in their
+    scope) and may not open the queue (403 not_an_admin)."""
     for user in (resident, manager):
         api = ApiClient(user)
         assert api.post(f"/enterprises/{pending_id}/decision", {"approve": True}).status_code == 404
-        assert api.get("/enterprises/pending").status_code == 404
+        r = api.get("/enterprises/pending")
+        assert (r.status_code, r.json()["error"]) == (403, "not_an_admin")
 
 
 def test_it_refuses_a_second_decision_and_a_rejection_without_note(pending_id, city_admin):

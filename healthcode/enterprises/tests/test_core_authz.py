@@ -5,7 +5,8 @@ enterprise's manager, the admins (district, industry, city), a resident and anon
 Rules: anonymous → 401; an enterprise the caller neither manages nor oversees → 404;
 reads of an enterprise and its staff list → its managers and admins in scope; writes on
 employees → its managers; co-managers → the owner (a co-manager 403); the pending queue
-and decisions → admins in scope (anyone else 404)."""
+→ admins (any other account 403 not_an_admin); decisions → admins in scope (anyone
+else 404)."""
 
 from __future__ import annotations
 
@@ -83,7 +84,13 @@ def employee_id() -> int:
 ENDPOINTS = [
     ("my enterprises", "GET", lambda w: root(), None, expect(200, set(PERSONAS))),
     ("register", "POST", lambda w: root(), "register", expect(201, set(PERSONAS))),
-    ("pending queue", "GET", lambda w: "/enterprises/pending", None, expect(200, ADMINS)),
+    (
+        "pending queue",
+        "GET",
+        lambda w: "/enterprises/pending",
+        None,
+        expect(200, ADMINS, others=403),
+    ),
     (
         "enterprise",
         "GET",

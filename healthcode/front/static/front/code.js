@@ -29,6 +29,9 @@
         label.className = "badge " + data.color;
         label.textContent = data.color_label;
         expiresAt = new Date(data.expires_at);
+        // The electronic work certificate holds only while the code is green.
+        var certificate = document.getElementById("e-certificate");
+        if (certificate) certificate.hidden = data.color !== "green";
       })
       .catch(function () { /* keep the current code; retry on the next tick */ })
       .then(function () { busy = false; });
