@@ -14,7 +14,7 @@ from stdnum.cn import ric
 
 from healthcode.accounts.models import User
 from healthcode.checkins.services import record_checkin
-from healthcode.codes import services
+from healthcode.codes import keys, services
 from healthcode.codes.choices import ChangeCause, ReviewOutcome
 from healthcode.codes.models import HealthCode, Review
 
@@ -73,9 +73,21 @@ def _declaration(rng: random.Random, kind: str, today: date) -> dict[str, Any]:
         "attestation": True,
     }
     if data["returned_to_work"]:
-        data["employer"] = rng.choice(["南宁轨道交通集团", "广西北部湾银行", "南宁百货大楼", "云宝宝大数据产业发展有限责任公司"])
+        data["employer"] = rng.choice(
+            [
+                "南宁轨道交通集团",
+                "广西北部湾银行",
+                "南宁百货大楼",
+                "云宝宝大数据产业发展有限责任公司",
+            ]
+        )
     if kind in {"guangxi", "outside", "hubei", "reviewed"}:
-        region = {"guangxi": GUANGXI_ELSEWHERE, "outside": OUTSIDE, "hubei": HUBEI, "reviewed": OUTSIDE}[kind]
+        region = {
+            "guangxi": GUANGXI_ELSEWHERE,
+            "outside": OUTSIDE,
+            "hubei": HUBEI,
+            "reviewed": OUTSIDE,
+        }[kind]
         data["returned_from_elsewhere"] = True
         data["return_region"] = rng.choice(region)
         back = 20 if kind == "reviewed" else rng.randint(0, 10)
@@ -107,8 +119,14 @@ def seed_demo(*, residents: int = 300, seed: int = 2020) -> list[tuple[str, str,
         code = services.declare(account=account, data=data)
         if kind == "fever":
             record_checkin(
-                code=code, actor=account,
-                data={"temperature": "38.2", "symptoms": ["fever", "cough"], "in_nanning": True, "new_contact": False},
+                code=code,
+                actor=account,
+                data={
+                    "temperature": "38.2",
+                    "symptoms": ["fever", "cough"],
+                    "in_nanning": True,
+                    "new_contact": False,
+                },
             )
         elif kind == "reviewed":
             _backfill_checkins(code, days=20, today=today)
@@ -116,8 +134,14 @@ def seed_demo(*, residents: int = 300, seed: int = 2020) -> list[tuple[str, str,
             services.redecide(code, cause=ChangeCause.REVIEW)
         elif rng.random() < 0.5:
             record_checkin(
-                code=code, actor=account,
-                data={"temperature": "36.6", "symptoms": [], "in_nanning": True, "new_contact": False},
+                code=code,
+                actor=account,
+                data={
+                    "temperature": "36.6",
+                    "symptoms": [],
+                    "in_nanning": True,
+                    "new_contact": False,
+                },
             )
         if i % 10 == 0 and kind == "local":
             # A family member (an elderly parent) held by the same account.
@@ -127,7 +151,96 @@ def seed_demo(*, residents: int = 300, seed: int = 2020) -> list[tuple[str, str,
             services.declare(account=account, data=parent)
         code.refresh_from_db()
         logins.setdefault(kind, (phone, PERSONAS[kind].describe, code.get_color_display()))
-    return [logins[k] for k in kinds if k in logins]
+    result = [logins[k] for k in kinds if k in logins]
+    return result + _seed_enterprise(residents=residents)
+
+
+DEMO_CREDIT_CODE = "91450100MA5K00012J"
+
+
+def _seed_enterprise(*, residents: int) -> list[tuple[str, str, str]]:
+    """An approved enterprise whose staff are the first demo residents, a scanner, a day of
+    health attendance and a submitted daily report; a city and a district admin. All through
+    the same services as the pages."""
+    from healthcode.backoffice.models import AdminRole
+    from healthcode.backoffice.services import grant_admin_role
+    from healthcode.enterprises import reports
+    from healthcode.enterprises import services as enterprise_services
+    from healthcode.enterprises.attendance import record_attendance
+    from healthcode.enterprises.models import Employee, Enterprise
+
+    if not AdminRole.objects.filter(user__phone="13800009000").exists():
+        grant_admin_role(phone="13800009000", kind="city_admin", organisation="市大数据发展局")
+        grant_admin_role(
+            phone="13800009001", kind="district_admin", district="450103",
+            organisation="青秀区人民政府",
+        )  # fmt: skip
+    city_admin = User.objects.get(phone="13800009000")
+    logins = [
+        ("13800009000", "审批企业、查看全市企业上报", "市级管理员"),
+        ("13800009001", "审批本区（青秀区）企业", "区级管理员"),
+    ]
+    if residents < 14:
+        return logins
+    existing = Enterprise.objects.filter(credit_code=DEMO_CREDIT_CODE).first()
+    if existing is not None:
+        return logins + _enterprise_logins(existing)
+    manager = User.objects.get(phone="139" + "0" * 8)
+    enterprise = enterprise_services.register_enterprise(
+        actor=manager,
+        data={
+            "name": "南宁示范制造有限公司",
+            "credit_code": DEMO_CREDIT_CODE,
+            "district": "450103",
+            "industry": "C",
+            "address": "南宁市青秀区民族大道 100 号",
+            "contact_name": "示范经理",
+        },
+    )
+    enterprise = enterprise_services.decide_enterprise(
+        actor=city_admin, enterprise=enterprise, approve=True
+    )
+    staff = (
+        HealthCode.objects.filter(relation="self")
+        .exclude(account=manager)
+        .order_by("pk")[: min(residents, 40)]
+    )
+    for i, code in enumerate(staff):
+        employee, _ = enterprise_services.add_employee(
+            actor=manager,
+            enterprise=enterprise,
+            data={
+                "name": code.name,
+                "phone": code.phone,
+                "department_name": ["装配车间", "仓储部", "行政部"][i % 3],
+                "returned_to_work": i % 2 == 0,
+                "returned_on": "2020-02-24" if i % 2 == 0 else "",
+            },
+        )
+        if i == 0:
+            enterprise_services.set_scan_permission(actor=manager, employee=employee, allowed=True)
+    scanner = Employee.objects.get(enterprise=enterprise, can_scan=True)
+    scanner_account = User.objects.get(phone=scanner.phone)
+    for code in staff[1:11]:
+        payload, _ = keys.issue_token(code)
+        record_attendance(
+            scanner=scanner_account,
+            enterprise_id=enterprise.pk,
+            payload=payload,
+            temperature="36.5",
+            symptoms=[],
+        )
+    reports.submit_report(actor=manager, enterprise=enterprise, day=timezone.localdate())
+    return logins + _enterprise_logins(enterprise)
+
+
+def _enterprise_logins(enterprise: Any) -> list[tuple[str, str, str]]:
+    manager = enterprise.managers.get(role="owner").user
+    scanner = enterprise.employees.filter(can_scan=True).first()
+    logins = [(manager.phone, f"{enterprise.name}：员工、考勤、实时动态、每日上报", "企业管理员")]
+    if scanner is not None:
+        logins.append((scanner.phone, "一码通城 扫一扫", "企业扫码人员"))
+    return logins
 
 
 def _backfill_checkins(code: HealthCode, *, days: int, today: date) -> None:
@@ -135,6 +248,8 @@ def _backfill_checkins(code: HealthCode, *, days: int, today: date) -> None:
     now = timezone.now()
     for d in range(days, 0, -1):
         record_checkin(
-            code=code, actor=code.account, now=now - timedelta(days=d),
+            code=code,
+            actor=code.account,
+            now=now - timedelta(days=d),
             data={"temperature": "36.5", "symptoms": [], "in_nanning": True, "new_contact": False},
         )

@@ -29,6 +29,23 @@ def test_it_seeds_every_colour_path_and_prints_logins():
     assert HealthCode.objects.filter(relation="family").exists()
 
 
+def test_it_seeds_an_enterprise_day_and_admins():
+    """An approved enterprise with staff, a scanner, attendance and today's report; admins."""
+    from healthcode.backoffice.models import AdminRole
+    from healthcode.enterprises.models import Attendance, DailyReport, Enterprise
+
+    out = StringIO()
+    call_command("seed_demo", residents=14, stdout=out)
+    enterprise = Enterprise.objects.get()
+    assert enterprise.status == "approved"
+    assert enterprise.employees.filter(can_scan=True).count() == 1
+    assert Attendance.objects.filter(enterprise=enterprise).count() == 10
+    assert DailyReport.objects.filter(enterprise=enterprise).count() == 1
+    assert set(AdminRole.objects.values_list("kind", flat=True)) == {"city_admin", "district_admin"}
+    for phone in ("13800009000", "13800009001"):
+        assert phone in out.getvalue()
+
+
 def test_it_is_idempotent():
     call_command("seed_demo", residents=7, stdout=StringIO())
     count = HealthCode.objects.count()
