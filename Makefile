@@ -42,6 +42,9 @@ demo: $(STAMP)
 		echo "msgfmt not found (apt-get install gettext): using the committed .mo files"; \
 	fi
 	$(PY) manage.py seed_demo
+	@# The background worker (exports, re-derivations) runs beside the server and stops with it.
+	$(PY) manage.py db_worker --no-startup-delay & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	$(PY) manage.py runserver 127.0.0.1:$(PORT)
 
 # Lint, Django checks, the suite on SQLite and on PostgreSQL 15, then the browser tests.

@@ -64,6 +64,8 @@ INSTALLED_APPS = [
     "healthcode.checkins",
     "healthcode.backoffice",
     "healthcode.enterprises",
+    "healthcode.jobs",
+    "django_tasks_db",
     "healthcode.api",
     "healthcode.front",
 ]
@@ -159,6 +161,18 @@ HEALTHCODE_QR_ISSUER = envstr("HEALTHCODE_QR_ISSUER", "NN")
 HEALTHCODE_QR_TTL_SECONDS = envint("HEALTHCODE_QR_TTL_SECONDS", 180)
 # Signing keys are stored encrypted in the database under this key-encryption key.
 HEALTHCODE_KEY_ENCRYPTION_KEY = _secret("HEALTHCODE_KEY_ENCRYPTION_KEY", "key-encryption-key", 32)
+
+# Background work (Django's tasks framework): the database-backed worker (`manage.py db_worker`)
+# by default; "immediate" runs tasks in the request (tests, or a deployment without a worker).
+TASKS = {
+    "default": {
+        "BACKEND": {
+            "database": "django_tasks_db.DatabaseBackend",
+            "immediate": "django.tasks.backends.immediate.ImmediateBackend",
+        }[envstr("HEALTHCODE_TASKS_BACKEND", "database")]
+    }
+}
+HEALTHCODE_JOBS_DIR = envstr("HEALTHCODE_JOBS_DIR", str(VAR_DIR / "jobs"))
 
 LOGGING = {
     "version": 1,
