@@ -95,3 +95,30 @@ def _org_check(org: str) -> str:
     total = sum(alphabet.index(c) * w for c, w in zip(org, weights, strict=True))
     check = 11 - total % 11
     return {10: "X", 11: "0"}.get(check, str(check))
+
+
+class AdminApiClient(ApiClient):
+    """An ApiClient holding a back-office token (as after password + second factor)."""
+
+    def __init__(self, user: User | None = None, language: str = "zh-hans") -> None:
+        super().__init__(None, language=language)
+        if user is not None:
+            from healthcode.accounts.models import TokenScope
+            from healthcode.accounts.services import issue_api_token
+
+            raw = issue_api_token(user=user, scope=TokenScope.BACKOFFICE)
+            self.headers["HTTP_AUTHORIZATION"] = f"Bearer {raw}"
+
+
+def backoffice_client(user: User) -> Client:
+    """A page client logged in to the back office (password and second factor passed)."""
+    from django.utils import timezone
+
+    from healthcode.backoffice.auth import SESSION_KEY
+
+    client = Client()
+    client.force_login(user)
+    session = client.session
+    session[SESSION_KEY] = timezone.now().isoformat()
+    session.save()
+    return client

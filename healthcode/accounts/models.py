@@ -73,10 +73,17 @@ class OtpChallenge(models.Model):
         return f"OTP for {self.phone[:3]}****{self.phone[-4:]} at {self.created_at:%Y-%m-%d %H:%M}"
 
 
+class TokenScope(models.TextChoices):
+    RESIDENT = "resident", _("居民")
+    BACKOFFICE = "backoffice", _("管理系统")
+
+
 class ApiToken(models.Model):
-    """A bearer token for the JSON API; only the SHA-256 of the secret is stored."""
+    """A bearer token for the JSON API; only the SHA-256 of the secret is stored. A
+    back-office token is issued only after the password and a second factor."""
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
+    scope = models.CharField(max_length=16, choices=TokenScope.choices, default=TokenScope.RESIDENT)
     key_hash = models.CharField(max_length=64, unique=True)
     created_at = models.DateTimeField(default=timezone.now)
     expires_at = models.DateTimeField()

@@ -136,3 +136,66 @@ def require_oversight(user: User) -> None:
         raise ApiError(
             403, NOT_AN_ADMIN, _("仅市、城区（开发区）和行业主管部门管理员可以使用此功能。")
         )
+
+
+# --- Personal data of residents, for authorities (SPEC §4) -------------------------------------
+
+
+def codes_in_scope(user: User) -> QuerySet[HealthCode]:
+    """The health codes an authority may see: every code for a city admin; the codes of
+    residents of its district or development zone for a district admin or a reviewer; the
+    codes of the employees of the enterprises its department supervises for an industry
+    admin. Everyone else: none. (A resident's own codes are `codes_visible_to`.)"""
+    from healthcode.codes.models import HealthCode
+
+    if not getattr(user, "is_authenticated", False):
+        return HealthCode.objects.none()
+    if is_city_admin(user):
+        return HealthCode.objects.all()
+    roles = list(admin_roles(user))
+    districts = [r.district_id for r in roles if r.kind in ("district_admin", "reviewer")]
+    departments = [r.department for r in roles if r.kind == "industry_admin"]
+    if not districts and not departments:
+        return HealthCode.objects.none()
+    condition = Q(district_id__in=districts)
+    if departments:
+        condition |= Q(
+            employments__active=True,
+            employments__enterprise__department__in=departments,
+            employments__enterprise__status="approved",
+        )
+    return HealthCode.objects.filter(condition).distinct()
+
+
+def code_in_scope(user: User, public_id: object) -> HealthCode:
+    """One code in the authority's scope, or 404."""
+    try:
+        public_id = uuid.UUID(str(public_id))
+    except ValueError:
+        raise Http404("no such code") from None
+    return get_object_or_404(codes_in_scope(user), public_id=public_id)
+
+
+def reviewable_codes(user: User) -> QuerySet[HealthCode]:
+    """Codes a reviewer (or an admin of the district, or a city admin) may review: yellow
+    and red codes in scope. Industry admins oversee enterprises, not reviews."""
+    from healthcode.codes.models import HealthCode
+
+    if not getattr(user, "is_authenticated", False):
+        return HealthCode.objects.none()
+    if is_city_admin(user):
+        qs = HealthCode.objects.all()
+    else:
+        districts = [
+            r.district_id for r in admin_roles(user) if r.kind in ("district_admin", "reviewer")
+        ]
+        qs = HealthCode.objects.filter(district_id__in=districts)
+    return qs.filter(color__in=["yellow", "red"])
+
+
+def may_unmask(user: User) -> bool:
+    """Whether the account may see unmasked personal data of codes in its scope (each view is
+    audited): city and district admins and reviewers; industry admins see masked data."""
+    if is_city_admin(user):
+        return True
+    return admin_roles(user).filter(kind__in=["district_admin", "reviewer"]).exists()

@@ -25,7 +25,7 @@ from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from healthcode.accounts.models import ApiToken, OtpChallenge, User
+from healthcode.accounts.models import ApiToken, OtpChallenge, TokenScope, User
 from healthcode.accounts.sms import send_sms
 from healthcode.audit.choices import AuditAction
 from healthcode.audit.services import audit
@@ -314,20 +314,24 @@ def _hash_token(raw: str) -> str:
 
 
 @transaction.atomic
-def create_api_token(*, user: User) -> IssuedToken:
-    """Issue a bearer token for `user`: a random secret of which only the SHA-256 is kept."""
+def create_api_token(*, user: User, scope: str = TokenScope.RESIDENT) -> IssuedToken:
+    """Issue a bearer token for `user`: a random secret of which only the SHA-256 is kept.
+    Back-office tokens live for a working day (HEALTHCODE_BACKOFFICE_TOKEN_HOURS)."""
     raw = secrets.token_urlsafe(32)
     now = timezone.now()
-    expires_at = now + timedelta(days=settings.HEALTHCODE_API_TOKEN_DAYS)
+    if scope == TokenScope.BACKOFFICE:
+        expires_at = now + timedelta(hours=settings.HEALTHCODE_BACKOFFICE_TOKEN_HOURS)
+    else:
+        expires_at = now + timedelta(days=settings.HEALTHCODE_API_TOKEN_DAYS)
     ApiToken.objects.create(
-        user=user, key_hash=_hash_token(raw), created_at=now, expires_at=expires_at
+        user=user, key_hash=_hash_token(raw), created_at=now, expires_at=expires_at, scope=scope
     )
     return IssuedToken(raw=raw, expires_at=expires_at)
 
 
-def issue_api_token(*, user: User) -> str:
+def issue_api_token(*, user: User, scope: str = TokenScope.RESIDENT) -> str:
     """Issue a bearer token for `user` and return its secret (shown once, never stored)."""
-    return create_api_token(user=user).raw
+    return create_api_token(user=user, scope=scope).raw
 
 
 @transaction.atomic
@@ -340,8 +344,9 @@ def revoke_api_token(*, raw: str) -> None:
     )
 
 
-def user_for_token(raw: str) -> User | None:
-    """The active user owning the live (not expired, not revoked) token `raw`, else None.
+def user_for_token(raw: str, *, scope: str | None = None) -> User | None:
+    """The active user owning the live (not expired, not revoked) token `raw`, else None;
+    with `scope`, only a token of that scope counts.
 
     last_used_at is refreshed at most once a minute, to spare a write on every request.
     """
@@ -354,6 +359,8 @@ def user_for_token(raw: str) -> User | None:
         .first()
     )
     if token is None or not token.user.is_active:
+        return None
+    if scope is not None and token.scope != scope:
         return None
     if token.last_used_at is None or now - token.last_used_at >= LAST_USED_RESOLUTION:
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)

@@ -11,6 +11,7 @@ from ninja.errors import AuthenticationError, HttpError, Throttled
 from ninja.errors import ValidationError as NinjaValidationError
 
 from healthcode.accounts.api import router as auth_router
+from healthcode.backoffice.api import router as admin_router
 from healthcode.checkins.api import router as checkins_router
 from healthcode.codes.api import router as codes_router
 from healthcode.enterprises.api import router as enterprises_router
@@ -28,6 +29,7 @@ api.add_router("", auth_router)
 api.add_router("", codes_router)
 api.add_router("", checkins_router)
 api.add_router("/enterprises", enterprises_router)
+api.add_router("/admin", admin_router)
 
 
 def _type_message(error: dict) -> str:

@@ -7,3 +7,9 @@ class AdminRoleKind(models.TextChoices):
     DISTRICT_ADMIN = "district_admin", _("县（区）/开发区管理员")
     INDUSTRY_ADMIN = "industry_admin", _("行业主管部门管理员")
     REVIEWER = "reviewer", _("审核员")
+
+
+class ApplicationStatus(models.TextChoices):
+    PENDING = "pending", _("待审批")
+    APPROVED = "approved", _("已批准")
+    REJECTED = "rejected", _("未批准")

@@ -29,8 +29,24 @@ class ChangeCause(models.TextChoices):
     SWEEP = "sweep", _("到期自动转换")
     REVIEW = "review", _("审核")
     RULE_SET = "rule_set", _("规则更新")
+    MANUAL = "manual", _("人工赋码")
+    OFFICIAL_LIST = "official_list", _("官方名单")
 
 
 class ReviewOutcome(models.TextChoices):
     APPROVE = "approve", _("审核通过")
     REFUSE = "refuse", _("审核不通过")
+
+
+class OfficialListKind(models.TextChoices):
+    CONFIRMED = "confirmed", _("确诊病例")
+    SUSPECTED = "suspected", _("疑似病例")
+    ASYMPTOMATIC = "asymptomatic", _("无症状感染者")
+    CLOSE_CONTACT = "close_contact", _("密切接触者")
+
+
+class RequestStatus(models.TextChoices):
+    PENDING = "pending", _("待复核")
+    APPROVED = "approved", _("已复核生效")
+    REJECTED = "rejected", _("复核未通过")
+    WITHDRAWN = "withdrawn", _("已撤回")

@@ -10,7 +10,14 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from healthcode.codes.choices import ChangeCause, Color, Relation, ReviewOutcome
+from healthcode.codes.choices import (
+    ChangeCause,
+    Color,
+    OfficialListKind,
+    Relation,
+    RequestStatus,
+    ReviewOutcome,
+)
 
 
 class HealthCode(models.Model):
@@ -162,3 +169,98 @@ class Scan(models.Model):
 
     def __str__(self) -> str:
         return f"scan {self.pk} {self.result} at {self.at:%Y-%m-%d %H:%M:%S}"
+
+
+class ManualColorRequest(models.Model):
+    """Turning a code yellow or red by hand (人工赋码): a reason from the closed list of the
+    rule set in force, requested by one authority and confirmed by a second one (four eyes).
+    Once confirmed it is a fact the rules engine weighs like any other, until a later review
+    approves the code."""
+
+    code = models.ForeignKey(HealthCode, on_delete=models.CASCADE, related_name="manual_requests")
+    color = models.CharField(max_length=8, choices=Color.choices)
+    reason_code = models.CharField(max_length=32)
+    note = models.CharField(max_length=500, blank=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    requested_at = models.DateTimeField(default=timezone.now)
+    status = models.CharField(
+        max_length=10, choices=RequestStatus.choices, default=RequestStatus.PENDING
+    )
+    confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-requested_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"manual {self.color} for {self.code_id} ({self.status})"
+
+
+class OfficialListImport(models.Model):
+    """One import of an official list file from the health commission (确诊、疑似、无症状感染者、
+    密切接触者): who, when, the file's name and digest, and how many rows matched."""
+
+    imported_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    imported_at = models.DateTimeField(default=timezone.now)
+    file_name = models.CharField(max_length=200)
+    sha256 = models.CharField(max_length=64)
+    rows = models.PositiveIntegerField(default=0)
+    matched = models.PositiveIntegerField(default=0)
+    unmatched = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-imported_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"official list {self.pk} ({self.rows} rows)"
+
+
+class OfficialListEntry(models.Model):
+    """One person on an official list, by the blind index of the ID number (never stored in
+    clear here), matched to a code when one exists (and later, when that person declares)."""
+
+    batch = models.ForeignKey(OfficialListImport, on_delete=models.CASCADE, related_name="entries")
+    kind = models.CharField(max_length=16, choices=OfficialListKind.choices)
+    id_number_index = models.CharField(max_length=64, db_index=True)
+    name_masked = models.CharField(max_length=64, blank=True)
+    listed_on = models.DateField()
+    code = models.ForeignKey(
+        HealthCode, null=True, blank=True, on_delete=models.SET_NULL, related_name="official_entries"
+    )
+    withdrawn_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-listed_on", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} listed {self.listed_on}"
+
+
+class RuleSetVersion(models.Model):
+    """A published version of a rule set (data, validated by rules.load_rule_set). The newest
+    published version is in force; the packaged default stands in until one is published."""
+
+    rule_set_id = models.CharField(max_length=64)
+    version = models.PositiveIntegerField()
+    data = models.JSONField()
+    note = models.CharField(max_length=500, blank=True)
+    published_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    published_at = models.DateTimeField(default=timezone.now)
+    dry_run = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-published_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["rule_set_id", "version"], name="one_rule_set_version")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.rule_set_id}@{self.version}"

@@ -71,7 +71,7 @@ def decide(request: HttpRequest, enterprise_id: int) -> HttpResponse:
     return redirect("backoffice:enterprises")
 
 
-urlpatterns_views = [
+urlpatterns = [
     path("enterprises", enterprises, name="enterprises"),
     path("enterprises/<int:enterprise_id>/decision", decide, name="decide_enterprise"),
 ]
