@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import subprocess
 import sys
 import time
 from datetime import UTC, date, datetime, timedelta
@@ -96,9 +97,12 @@ def bench_rules() -> dict[str, float]:
 
 
 def main() -> None:
-    from bench import import_employees  # its run() sets up Django in this process
+    # import_employees.run() sets up Django in this process; roster_export.run() works in
+    # subprocesses (BENCH_ROSTER_ROWS sets its size, 1,000,000 by default).
+    from bench import import_employees, roster_export
 
     results = {"tokens": bench_tokens(), "rules": bench_rules(), "import": import_employees.run()}
+    results["roster_export"] = roster_export.run()
     t, r = results["tokens"], results["rules"]
     print(f"{'figure':<44}{'value':>14}")
     print(f"{'raw ES256 verify (cryptography) /s':<44}{t['raw_es256_verify_per_s']:>14,.0f}")
@@ -109,12 +113,16 @@ def main() -> None:
     secs = 1_000_000 / r["decide_hubei_14_checkins_per_s"]
     print(f"{'  1,000,000 such decisions would take (s)':<44}{secs:>14.1f}")
     import_employees.print_table(results["import"])
+    roster_export.print_table(results["roster_export"])
     machine = {"python": platform.python_version(), "machine": platform.machine(),
                "processor": platform.processor(), "cpus": os.cpu_count(),
                "measured_at": datetime.now(UTC).isoformat(timespec="seconds")}
     out = ROOT / "bench" / "results" / "core.json"
     out.write_text(json.dumps({"machine": machine, **results}, indent=2) + "\n")
     print(f"written {out.relative_to(ROOT)}")
+    # The rule-set dry run over 1,000,000 codes sets up Django on its own database: a process
+    # of its own (BENCH_CODES=100000 for a quick run).
+    subprocess.run([sys.executable, str(ROOT / "bench" / "rule_dry_run.py")], check=True)
 
 
 if __name__ == "__main__":

@@ -117,6 +117,15 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
 LOGIN_URL = "accounts:login"
 AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend"]
+# Passwords exist only for back-office accounts (residents log in by SMS code).
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator",
+     "OPTIONS": {"user_attributes": ["phone"]}},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+     "OPTIONS": {"min_length": 10}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
 
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", _("简体中文")), ("en", _("English"))]
@@ -157,6 +166,8 @@ HEALTHCODE_API_TOKEN_DAYS = envint("HEALTHCODE_API_TOKEN_DAYS", 30)
 # The back office: tokens and verified sessions last a working day, then password + SMS again.
 HEALTHCODE_BACKOFFICE_TOKEN_HOURS = envint("HEALTHCODE_BACKOFFICE_TOKEN_HOURS", 10)
 HEALTHCODE_BACKOFFICE_SESSION_HOURS = envint("HEALTHCODE_BACKOFFICE_SESSION_HOURS", 10)
+HEALTHCODE_BACKOFFICE_LOGIN_MAX_FAILURES = envint("HEALTHCODE_BACKOFFICE_LOGIN_MAX_FAILURES", 5)
+HEALTHCODE_BACKOFFICE_LOGIN_LOCK_MINUTES = envint("HEALTHCODE_BACKOFFICE_LOGIN_LOCK_MINUTES", 15)
 HEALTHCODE_FAMILY_CAP = envint("HEALTHCODE_FAMILY_CAP", 5)
 HEALTHCODE_RULE_SET = envstr("HEALTHCODE_RULE_SET", "default")
 HEALTHCODE_QR_PREFIX = envstr("HEALTHCODE_QR_PREFIX", "NN1:")

@@ -83,6 +83,11 @@ class AdminApplication(models.Model):
         verbose_name = _("管理人员账号申请")
         verbose_name_plural = _("管理人员账号申请")
         ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["applicant"], condition=Q(status="pending"), name="one_pending_application"
+            )
+        ]
 
     def __str__(self) -> str:
         return f"application {self.pk} {self.kind} {self.status}"

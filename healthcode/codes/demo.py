@@ -4,6 +4,7 @@ real declarations and check-ins (so their colours, history and audit records are
 from __future__ import annotations
 
 import random
+import secrets
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -176,9 +177,17 @@ def _seed_enterprise(*, residents: int) -> list[tuple[str, str, str]]:
             organisation="青秀区人民政府",
         )  # fmt: skip
     city_admin = User.objects.get(phone="13800009000")
+    # Back-office logins need a password and an SMS code: a fresh random password per run,
+    # printed with the logins (never a password in the repository).
+    passwords = {}
+    for phone in ("13800009000", "13800009001"):
+        passwords[phone] = secrets.token_urlsafe(9)
+        admin = User.objects.get(phone=phone)
+        admin.set_password(passwords[phone])
+        admin.save(update_fields=["password"])
     logins = [
-        ("13800009000", "审批企业、查看全市企业上报", "市级管理员"),
-        ("13800009001", "审批本区（青秀区）企业", "区级管理员"),
+        ("13800009000", f"管理系统 /backoffice/login 密码 {passwords['13800009000']}", "市级管理员"),
+        ("13800009001", f"管理系统 /backoffice/login 密码 {passwords['13800009001']}", "青秀区管理员"),
     ]
     if residents < 14:
         return logins

@@ -209,7 +209,7 @@ class OfficialListImport(models.Model):
     )
     imported_at = models.DateTimeField(default=timezone.now)
     file_name = models.CharField(max_length=200)
-    sha256 = models.CharField(max_length=64)
+    sha256 = models.CharField(max_length=64, unique=True)
     rows = models.PositiveIntegerField(default=0)
     matched = models.PositiveIntegerField(default=0)
     unmatched = models.PositiveIntegerField(default=0)

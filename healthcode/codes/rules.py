@@ -23,6 +23,13 @@ How a colour is derived (the notice's table, SPEC §2):
       missed: every clean check-in day on or after that first day counts, so a missed day is
       made up by a day after the period. A code therefore can never be stuck: after approval,
       N more clean daily check-ins always turn it green.
+- Being on an official list (确诊、疑似、无症状感染者、密切接触者, imported from the health
+  commission) is a trigger like a contact: its colour (red by default) from the day listed, an
+  observation period, review-gated when its colour needs a review, the entry's recording time
+  being the risk event.
+- A manual colour (人工赋码: a reason from the rule set's closed list, confirmed by a second
+  official) is a trigger of its colour that always needs an approving review decided after it,
+  with no observation period of its own; its confirmation time is a risk event.
 - Time alone only ever clears triggers, so the colour never gets more severe with time.
 """
 
@@ -58,8 +65,15 @@ RULE_CONTACT = "contact"
 RULE_SYMPTOMS = "symptoms"
 RULE_CHECKIN_CONTACT = "checkin_contact"
 RULE_CHECKIN_SYMPTOMS = "checkin_symptoms"
+RULE_OFFICIAL_LIST = "official_list"
+RULE_MANUAL = "manual"
 RULE_REVIEW = "review"
 STEP_AUTOMATIC_GREEN = "automatic_green"
+
+OFFICIAL_LIST_KINDS = ("confirmed", "suspected", "asymptomatic", "close_contact")
+MANUAL_COLORS = (YELLOW, RED)
+# The published rules a manual reason may be tied to.
+MANUAL_REASON_RULES = (RULE_RETURN_REGION, RULE_CONTACT, RULE_SYMPTOMS, RULE_OFFICIAL_LIST)
 
 RULESETS_DIR = Path(__file__).resolve().parent / "rulesets"
 
@@ -112,10 +126,30 @@ class ReviewFact:
 
 
 @dataclass(frozen=True)
+class OfficialListFact:
+    """An entry of an official list from the health commission naming this person."""
+
+    kind: str  # "confirmed" | "suspected" | "asymptomatic" | "close_contact"
+    listed_on: date
+    at: datetime  # when the entry was recorded (aware)
+
+
+@dataclass(frozen=True)
+class ManualFact:
+    """A colour set by hand (人工赋码), confirmed by a second official (four eyes)."""
+
+    color: str  # "yellow" | "red"
+    reason_code: str  # from the rule set's closed list
+    decided_at: datetime  # when the second approver confirmed it
+
+
+@dataclass(frozen=True)
 class Facts:
     declaration: Declaration
     checkins: tuple[CheckInFact, ...] = ()
     reviews: tuple[ReviewFact, ...] = ()
+    official_lists: tuple[OfficialListFact, ...] = ()
+    manual: tuple[ManualFact, ...] = ()
 
 
 # --- Decision -------------------------------------------------------------------------------
@@ -232,6 +266,36 @@ class SymptomRule:
 
 
 @dataclass(frozen=True)
+class OfficialListRule:
+    color: str
+    observation_days: int
+
+
+@dataclass(frozen=True)
+class ManualReason:
+    """One reason of the closed list for turning a code yellow or red by hand, tied to the
+    published rule it applies."""
+
+    code: str
+    text_zh: str
+    text_en: str
+    colors: tuple[str, ...]  # the colours it may justify, in COLORS order
+    rule: str  # one of MANUAL_REASON_RULES
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "code": self.code,
+            "text_zh": self.text_zh,
+            "text_en": self.text_en,
+            "colors": list(self.colors),
+            "rule": self.rule,
+        }
+
+
+DEFAULT_OFFICIAL_LIST_RULE = OfficialListRule(color=RED, observation_days=14)
+
+
+@dataclass(frozen=True)
 class RuleSet:
     """A validated, immutable rule set. Build it with `load_rule_set`; constructing it
     directly validates too."""
@@ -253,9 +317,12 @@ class RuleSet:
     name_en: str = ""
     source: str = ""
     published: date | None = None
+    official_list: OfficialListRule = DEFAULT_OFFICIAL_LIST_RULE
+    manual_reasons: tuple[ManualReason, ...] = ()
     # Precomputed for `decide`.
     tz: ZoneInfo = field(init=False, repr=False, compare=False)
     _regions: dict[str, RegionEntry] = field(init=False, repr=False, compare=False)
+    _manual: dict[str, ManualReason] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         errors = _validate(self.to_dict())
@@ -263,6 +330,11 @@ class RuleSet:
             raise RuleSetError(errors)
         object.__setattr__(self, "tz", ZoneInfo(self.time_zone))
         object.__setattr__(self, "_regions", {e.code: e for e in self.return_region.regions})
+        object.__setattr__(self, "_manual", {r.code: r for r in self.manual_reasons})
+
+    def manual_reason(self, code: str) -> ManualReason | None:
+        """The closed list's reason with this code, or None."""
+        return self._manual.get(code)
 
     def match_region(self, code: str | None) -> RegionEntry | None:
         """The most specific region entry covering `code` (county, then city, then
@@ -321,8 +393,13 @@ class RuleSet:
                         "fever_threshold": self.symptoms.fever_threshold,
                         "symptoms": sorted(self.symptoms.symptoms, key=_order(SYMPTOMS)),
                     },
+                    RULE_OFFICIAL_LIST: {
+                        "color": self.official_list.color,
+                        "observation_days": self.official_list.observation_days,
+                    },
                     "checkins": {"daily_required": self.daily_checkins},
                 },
+                "manual_reasons": [reason.to_dict() for reason in self.manual_reasons],
             }
         )
         return data
@@ -412,6 +489,24 @@ def _build(data: Any) -> RuleSet:
             symptoms=frozenset(sy["symptoms"]),
         ),
         daily_checkins=rules.get("checkins", {}).get("daily_required", True),
+        official_list=(
+            OfficialListRule(
+                color=rules[RULE_OFFICIAL_LIST]["color"],
+                observation_days=rules[RULE_OFFICIAL_LIST]["observation_days"],
+            )
+            if RULE_OFFICIAL_LIST in rules
+            else DEFAULT_OFFICIAL_LIST_RULE
+        ),
+        manual_reasons=tuple(
+            ManualReason(
+                code=item["code"],
+                text_zh=item["text_zh"],
+                text_en=item["text_en"],
+                colors=tuple(sorted(item["colors"], key=_order(COLORS))),
+                rule=item["rule"],
+            )
+            for item in data.get("manual_reasons", [])
+        ),
     )
 
 
@@ -507,7 +602,7 @@ def _validate(data: Any) -> list[str]:
         data,
         "rule_set",
         required=("id", "version", "time_zone", "home", "review_colors", "rules"),
-        optional=("name_zh", "name_en", "source", "published"),
+        optional=("name_zh", "name_en", "source", "published", "manual_reasons"),
     )
     if top is None:
         return check.errors
@@ -572,13 +667,16 @@ def _validate(data: Any) -> list[str]:
         for key in ("name_zh", "short_name_zh", "name_en"):
             check.text(home, key, "home", blank=False)
 
+    if "manual_reasons" in top:
+        _validate_manual_reasons(check, top["manual_reasons"])
+
     if "rules" not in top:
         return check.errors
     rules = check.mapping(
         top["rules"],
         "rules",
         required=(RULE_RETURN_REGION, RULE_CONTACT, RULE_SYMPTOMS),
-        optional=("checkins",),
+        optional=("checkins", RULE_OFFICIAL_LIST),
     )
     if rules is None:
         return check.errors
@@ -680,6 +778,14 @@ def _validate(data: Any) -> list[str]:
                 elif codes.index(value) != i:
                     check.add(f"{RULE_SYMPTOMS}.symptoms[{i}]", f"duplicate symptom {value!r}")
 
+    if RULE_OFFICIAL_LIST in rules:
+        official = check.mapping(
+            rules[RULE_OFFICIAL_LIST], RULE_OFFICIAL_LIST, required=("color", "observation_days")
+        )
+        if official is not None:
+            check.color(official, "color", RULE_OFFICIAL_LIST)
+            check.days(official, "observation_days", RULE_OFFICIAL_LIST)
+
     if "checkins" in rules:
         checkins = check.mapping(rules["checkins"], "checkins", required=("daily_required",))
         if checkins is not None and "daily_required" in checkins:
@@ -689,6 +795,62 @@ def _validate(data: Any) -> list[str]:
                     f"must be true or false, not {_kind(checkins['daily_required'])}",
                 )
     return check.errors
+
+
+_REASON_CODE_RE = re.compile(r"[a-z][a-z0-9_]{0,31}")
+
+
+def _validate_manual_reasons(check: _Checker, reasons: Any) -> None:
+    """The closed list of reasons for a manual colour: each with a unique code, both texts,
+    the colours it may justify (yellow and/or red) and the published rule it is tied to."""
+    if not isinstance(reasons, list):
+        check.add("manual_reasons", f"must be a list, not {_kind(reasons)}")
+        return
+    seen: dict[str, int] = {}
+    for i, entry in enumerate(reasons):
+        where = f"manual_reasons[{i}]"
+        item = check.mapping(
+            entry, where, required=("code", "text_zh", "text_en", "colors", "rule")
+        )
+        if item is None:
+            continue
+        code = item.get("code")
+        if "code" in item:
+            if not isinstance(code, str) or not _REASON_CODE_RE.fullmatch(code):
+                check.add(
+                    f"{where}.code",
+                    f"{code!r} must be 1-32 lowercase letters, digits or '_', "
+                    "starting with a letter",
+                )
+            elif code in seen:
+                check.add(
+                    f"{where}.code",
+                    f"duplicate reason {code} (already manual_reasons[{seen[code]}])",
+                )
+            else:
+                seen[code] = i
+        check.text(item, "text_zh", where, blank=False)
+        check.text(item, "text_en", where, blank=False)
+        colors = item.get("colors", [])
+        if not isinstance(colors, list):
+            check.add(f"{where}.colors", f"must be a list, not {_kind(colors)}")
+        elif "colors" in item and not colors:
+            check.add(f"{where}.colors", "must name at least one colour (yellow or red)")
+        else:
+            for j, value in enumerate(colors):
+                if value not in MANUAL_COLORS:
+                    check.add(
+                        f"{where}.colors[{j}]",
+                        f"unknown colour {value!r} for a manual colour "
+                        f"(expected {_list(MANUAL_COLORS)})",
+                    )
+                elif colors.index(value) != j:
+                    check.add(f"{where}.colors[{j}]", f"duplicate colour {value!r}")
+        if "rule" in item and item["rule"] not in MANUAL_REASON_RULES:
+            check.add(
+                f"{where}.rule",
+                f"unknown rule {item['rule']!r} (expected {_list(MANUAL_REASON_RULES)})",
+            )
 
 
 def _order(known: tuple[str, ...]) -> Any:
@@ -785,20 +947,44 @@ PROVINCE_NAMES: dict[str, tuple[str, str]] = {
     "81": ("香港特别行政区", "Hong Kong SAR"),
     "82": ("澳门特别行政区", "Macao SAR"),
 }
+OFFICIAL_LIST_ZH = {
+    "confirmed": "确诊病例",
+    "suspected": "疑似病例",
+    "asymptomatic": "无症状感染者",
+    "close_contact": "密切接触者",
+}
+OFFICIAL_LIST_EN = {
+    "confirmed": "confirmed cases",
+    "suspected": "suspected cases",
+    "asymptomatic": "asymptomatic infections",
+    "close_contact": "close contacts",
+}
+# How a manual reason names the published rule it is tied to.
+_RULE_TITLES = {
+    RULE_RETURN_REGION: ("来（返）{home}地区", "the region returned from"),
+    RULE_CONTACT: ("接触确诊、疑似或无症状感染者", "contact with a case"),
+    RULE_SYMPTOMS: ("发热或症状", "fever or symptoms"),
+    RULE_OFFICIAL_LIST: ("卫生健康部门通报名单", "the health commission's official lists"),
+}
 # How each risk rule is named in observation and check-in steps.
 _LABELS = {
+    RULE_MANUAL: ("人工赋码", "manual"),
+    RULE_OFFICIAL_LIST: ("列入名单", "official-list"),
     RULE_RETURN_REGION: ("返邕", "post-return"),
     RULE_CONTACT: ("接触", "post-contact"),
     RULE_CHECKIN_CONTACT: ("打卡报告新接触", "post-contact"),
     RULE_SYMPTOMS: ("症状", "symptom"),
     RULE_CHECKIN_SYMPTOMS: ("打卡症状", "symptom"),
 }
+# The order of reasons of the same severity: the officials' findings first.
 _RULE_ORDER = {
-    RULE_RETURN_REGION: 0,
-    RULE_CONTACT: 1,
-    RULE_CHECKIN_CONTACT: 2,
-    RULE_SYMPTOMS: 3,
-    RULE_CHECKIN_SYMPTOMS: 4,
+    RULE_MANUAL: 0,
+    RULE_OFFICIAL_LIST: 1,
+    RULE_RETURN_REGION: 2,
+    RULE_CONTACT: 3,
+    RULE_CHECKIN_CONTACT: 4,
+    RULE_SYMPTOMS: 5,
+    RULE_CHECKIN_SYMPTOMS: 6,
 }
 
 
@@ -900,6 +1086,14 @@ def _review_order(review: ReviewFact) -> tuple[datetime, bool, str, str, str]:
         review.decided_at.isoformat(),
         review.outcome,
     )
+
+
+def _official_order(entry: OfficialListFact) -> tuple[date, str, datetime, str]:
+    return (entry.listed_on, entry.kind, entry.at, entry.at.isoformat())
+
+
+def _manual_order(manual: ManualFact) -> tuple[datetime, str, str, str]:
+    return (manual.decided_at, manual.color, manual.reason_code, manual.decided_at.isoformat())
 
 
 def _midnight(day: date, tz: ZoneInfo) -> datetime:
@@ -1096,6 +1290,33 @@ def decide(facts: Facts, rule_set: RuleSet, now: datetime) -> Decision:
             clean_days.add(checkin.day)
     clean_sorted = sorted(clean_days - unclean_days)
 
+    # 4a. Official lists: each entry is a risk from the day listed, recorded at `at`. Sorted,
+    # so that the reasons do not depend on the order of the facts.
+    official_rule = rule_set.official_list
+    official_triggers: list[tuple[_Trigger, OfficialListFact]] = []
+    if official_rule.color != GREEN:
+        for entry in sorted(facts.official_lists, key=_official_order):
+            trigger = _Trigger(
+                RULE_OFFICIAL_LIST,
+                official_rule.color,
+                entry.listed_on,
+                official_rule.observation_days,
+                entry.at,
+                entry.at.astimezone(tz).date(),
+            )
+            triggers.append(trigger)
+            official_triggers.append((trigger, entry))
+
+    # 4b. Manual colours: a risk of its colour from its confirmation, until approved.
+    manual_triggers: list[tuple[_Trigger, ManualFact]] = []
+    for manual in sorted(facts.manual, key=_manual_order):
+        if manual.color not in MANUAL_COLORS:
+            continue  # only yellow and red can be set by hand
+        day = manual.decided_at.astimezone(tz).date()
+        trigger = _Trigger(RULE_MANUAL, manual.color, day, 0, manual.decided_at, day)
+        triggers.append(trigger)
+        manual_triggers.append((trigger, manual))
+
     # 5. Reviews: the latest one decided after the latest risk event counts ("refuse" wins a tie).
     review_status = "none"
     review: ReviewFact | None = None
@@ -1114,7 +1335,8 @@ def decide(facts: Facts, rule_set: RuleSet, now: datetime) -> Decision:
     daily = rule_set.daily_checkins
     n_clean = len(clean_sorted)
     for trigger in triggers:
-        trigger.needs_review = trigger.color in review_colors
+        # A manual colour always needs a review, whatever the colours the rule set reviews.
+        trigger.needs_review = trigger.color in review_colors or trigger.rule == RULE_MANUAL
         period_end = _midnight(trigger.period_end_day, tz)
         if daily:
             window = trigger.window_start()
@@ -1158,10 +1380,12 @@ def decide(facts: Facts, rule_set: RuleSet, now: datetime) -> Decision:
         active,
         decl_reasons,
         checkin_triggers,
+        official_triggers,
+        manual_triggers,
         green_reasons,
         review_status,
         review,
-        tz,
+        rule_set,
         now,
     )
     path = () if color == GREEN else _path(active, review_status, review, tz, now, rule_set)
@@ -1179,16 +1403,34 @@ def _reasons(
     active: list[_Trigger],
     decl_reasons: dict[str, tuple[str, str, dict[str, Any]]],
     checkin_triggers: dict[str, list[tuple[_Trigger, CheckInFact]]],
+    official_triggers: list[tuple[_Trigger, OfficialListFact]],
+    manual_triggers: list[tuple[_Trigger, ManualFact]],
     green_reasons: list[Reason],
     review_status: str,
     review: ReviewFact | None,
-    tz: ZoneInfo,
+    rule_set: RuleSet,
     now: datetime,
 ) -> tuple[Reason, ...]:
     """Active risks first (most severe first), then a refusal, then cleared declared risks,
-    then the green facts. Check-in risks are grouped per rule; cleared ones are left out."""
+    then the green facts. Check-in risks are grouped per rule; cleared check-in, official-list
+    and manual risks are left out."""
+    tz = rule_set.tz
     active_ids = {id(t) for t in active}
     entries: list[tuple[int, int, int, Reason]] = []  # (group, -severity, rule order, reason)
+    shown: set[tuple[str, str]] = set()  # the same finding twice is one reason
+
+    def add_once(color: str, reason: Reason) -> None:
+        key = (reason.rule, reason.text_zh)
+        if key not in shown:
+            shown.add(key)
+            entries.append((0, -SEVERITY[color], _RULE_ORDER[reason.rule], reason))
+
+    for trigger, manual in manual_triggers:
+        if id(trigger) in active_ids:
+            add_once(trigger.color, _manual_reason(manual, trigger.color, rule_set))
+    for trigger, entry in official_triggers:
+        if id(trigger) in active_ids:
+            add_once(trigger.color, _official_reason(entry, trigger.color))
 
     for trigger in triggers:
         if trigger.rule not in decl_reasons:
@@ -1280,6 +1522,54 @@ def _reasons(
 
     entries.sort(key=lambda e: e[:3])
     return tuple(e[3] for e in entries) + tuple(green_reasons)
+
+
+def _official_reason(entry: OfficialListFact, color: str) -> Reason:
+    listed = entry.listed_on.isoformat()
+    kind_zh = OFFICIAL_LIST_ZH.get(entry.kind, entry.kind)
+    kind_en = OFFICIAL_LIST_EN.get(entry.kind, entry.kind)
+    return Reason(
+        RULE_OFFICIAL_LIST,
+        f"经卫生健康部门通报，列入{kind_zh}名单（{listed} 列入）：{COLOR_ZH[color]}",
+        f"On the health commission's official list of {kind_en} (listed {listed}): "
+        f"{COLOR_EN[color]}",
+        {"kind": entry.kind, "listed_on": listed, "color": color, "status": "active"},
+    )
+
+
+def _manual_reason(manual: ManualFact, color: str, rule_set: RuleSet) -> Reason:
+    """The reason of the closed list, naming the published rule it applies; a reason code
+    the rule set no longer lists is still shown, by its code."""
+    day = manual.decided_at.astimezone(rule_set.tz).date().isoformat()
+    reason = rule_set.manual_reason(manual.reason_code)
+    if reason is not None:
+        title_zh, title_en = _RULE_TITLES[reason.rule]
+        title_zh = title_zh.format(home=rule_set.home_short_name_zh)
+        text_zh = (
+            f"人工赋码：{reason.text_zh}（依据“{title_zh}”规则，{day} 经第二名工作人员复核确认）："
+            f"{COLOR_ZH[color]}"
+        )
+        text_en = (
+            f"Set by hand: {reason.text_en} (under the rule on {title_en}; confirmed by a second "
+            f"official on {day}): {COLOR_EN[color]}"
+        )
+    else:
+        text_zh = f"人工赋码（原因代码 {manual.reason_code}，{day} 经复核确认）：{COLOR_ZH[color]}"
+        text_en = (
+            f"Set by hand (reason code {manual.reason_code}; confirmed on {day}): {COLOR_EN[color]}"
+        )
+    return Reason(
+        RULE_MANUAL,
+        text_zh,
+        text_en,
+        {
+            "reason_code": manual.reason_code,
+            "rule": reason.rule if reason is not None else None,
+            "decided_at": manual.decided_at.isoformat(),
+            "color": color,
+            "status": "active",
+        },
+    )
 
 
 def _path(

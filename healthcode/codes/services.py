@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime
-from functools import lru_cache
 from typing import Any
 
 from django.conf import settings
@@ -23,7 +22,7 @@ from django.utils.translation import gettext as _
 from healthcode.audit.choices import AuditAction
 from healthcode.audit.services import audit
 from healthcode.codes import rules
-from healthcode.codes.choices import ChangeCause, Relation
+from healthcode.codes.choices import ChangeCause, Relation, RequestStatus
 from healthcode.codes.forms import DeclarationForm
 from healthcode.codes.models import ColorChange, HealthCode
 from healthcode.codes.signals import code_declared
@@ -36,14 +35,14 @@ log = logging.getLogger(__name__)
 ID_NUMBER_CONTEXT = "healthcode.id_number"
 
 
-@lru_cache(maxsize=4)
-def _load_rule_set(source: str) -> rules.RuleSet:
-    return rules.load_rule_set(source)
-
-
 def rule_set_in_force() -> rules.RuleSet:
-    """The rule set that decides colours now (settings.HEALTHCODE_RULE_SET)."""
-    return _load_rule_set(settings.HEALTHCODE_RULE_SET)
+    """The rule set that decides colours now: the latest published RuleSetVersion, else the
+    packaged default (settings.HEALTHCODE_RULE_SET); cached per process with a cheap staleness
+    check (see codes/rulesets_store.py)."""
+    # Imported when first needed: the store pulls in jobs, audit and permissions.
+    from healthcode.codes import rulesets_store
+
+    return rulesets_store.rule_set_in_force()
 
 
 def id_number_index(id_number: str) -> str:
@@ -85,7 +84,32 @@ def facts_for(code: HealthCode) -> rules.Facts:
         rules.ReviewFact(outcome=r.outcome, decided_at=r.decided_at, note=r.note)
         for r in code.reviews.order_by("decided_at", "id")
     )
-    return rules.Facts(declaration=declaration, checkins=checkins, reviews=reviews)
+    # Official-list entries and confirmed manual colours: one query each, or none when the
+    # caller prefetched "official_entries" (with their batch) and "manual_requests".
+    prefetched = getattr(code, "_prefetched_objects_cache", {})
+    entries = prefetched.get("official_entries")
+    if entries is None:
+        entries = code.official_entries.filter(withdrawn_at__isnull=True).select_related("batch")
+    official_lists = tuple(
+        rules.OfficialListFact(kind=e.kind, listed_on=e.listed_on, at=e.batch.imported_at)
+        for e in entries
+        if e.withdrawn_at is None
+    )
+    requests = prefetched.get("manual_requests")
+    if requests is None:
+        requests = code.manual_requests.filter(status=RequestStatus.APPROVED)
+    manual = tuple(
+        rules.ManualFact(color=r.color, reason_code=r.reason_code, decided_at=r.decided_at)
+        for r in requests
+        if r.status == RequestStatus.APPROVED and r.decided_at is not None
+    )
+    return rules.Facts(
+        declaration=declaration,
+        checkins=checkins,
+        reviews=reviews,
+        official_lists=official_lists,
+        manual=manual,
+    )
 
 
 def _reason_rules(reasons: list[dict[str, Any]]) -> list[str]:

@@ -50,7 +50,8 @@ class Export:
     """A prepared export: its file name and rows, ready to be sent by `response()`.
 
     `header` and `marker` are the first two rows; `rows` yields each data row as a list of
-    plain values (str, int, Decimal, date, datetime) and is consumed once."""
+    plain values (str, int, Decimal, date, datetime) and is consumed once. The back office's
+    roster exports (healthcode.backoffice.roster_export) use the same writers."""
 
     kind: str
     format: str
@@ -59,6 +60,8 @@ class Export:
     header: list[str]
     rows: Iterator[list[Any]]
     widths: list[int]
+    # The worksheet's name; the enterprise exports leave it empty (named by `kind`).
+    sheet: str = ""
 
 
 # --- Rows ---------------------------------------------------------------------------------------
@@ -367,7 +370,9 @@ def write_xlsx(export: Export, out: IO[bytes]) -> int:
     day = workbook.add_format({"num_format": "yyyy-mm-dd"})
     moment = workbook.add_format({"num_format": "yyyy-mm-dd hh:mm:ss"})
     number = workbook.add_format({"num_format": "0.0"})
-    sheet = workbook.add_worksheet(_("员工花名册") if export.kind == "employees" else _("健康考勤"))
+    sheet = workbook.add_worksheet(
+        export.sheet or (_("员工花名册") if export.kind == "employees" else _("健康考勤"))
+    )
     for index, width in enumerate(export.widths):
         sheet.set_column(index, index, width)
     sheet.write_string(0, 0, export.marker)

@@ -18,11 +18,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from healthcode.accounts.auth import client_ip
-from healthcode.accounts.permissions import (
-    code_for_holder,
-    codes_visible_to,
-    oversees_enterprises,
-)
+from healthcode.accounts.permissions import code_for_holder, codes_visible_to
+from healthcode.backoffice.auth import has_admin_role
 from healthcode.checkins.services import record_checkin
 from healthcode.codes import keys, services
 from healthcode.codes.forms import CheckInForm, DeclarationForm
@@ -61,7 +58,7 @@ def home(request: HttpRequest) -> TemplateResponse:
         services.current(c)
         for c in codes_visible_to(request.user).select_related("district").order_by("created_at")
     ]
-    context = {"codes": codes, "is_admin": oversees_enterprises(request.user)}
+    context = {"codes": codes, "is_admin": has_admin_role(request.user)}
     return TemplateResponse(request, "front/home.html", context)
 
 

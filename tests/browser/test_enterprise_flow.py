@@ -17,7 +17,7 @@ from healthcode.backoffice.models import AdminRole
 from healthcode.codes import keys
 from healthcode.codes import services as code_services
 from healthcode.enterprises.models import Attendance, DailyReport, Employee, Enterprise
-from healthcode.testing import credit_code, declaration, id_number, make_user
+from healthcode.testing import backoffice_client, credit_code, declaration, id_number, make_user
 
 pytestmark = pytest.mark.usefixtures("regions")
 
@@ -30,10 +30,14 @@ def person(phone: str, name: str, seq: int):
     return user
 
 
-def as_user(browser: Browser, live_server, user) -> Page:
-    """A browser context holding a session of `user`, as after a login."""
-    client = Client()
-    client.force_login(user)
+def as_user(browser: Browser, live_server, user, *, backoffice: bool = False) -> Page:
+    """A browser context holding a session of `user`, as after a login (for the back office:
+    after password and second factor)."""
+    if backoffice:
+        client = backoffice_client(user)
+    else:
+        client = Client()
+        client.force_login(user)
     context = browser.new_context(base_url=live_server.url, locale="zh-CN")
     context.add_cookies(
         [{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": live_server.url}]
@@ -76,7 +80,7 @@ def test_it_runs_the_enterprise_day(browser: Browser, live_server, transactional
     enterprise = Enterprise.objects.get()
 
     # The district admin approves it in the back office.
-    admin_page = as_user(browser, live_server, admin)
+    admin_page = as_user(browser, live_server, admin, backoffice=True)
     admin_page.goto("/backoffice/enterprises")
     admin_page.click(f"#approve-{enterprise.pk}")
     expect(admin_page.locator(f"#decided-{enterprise.pk}")).to_be_visible()

@@ -5,9 +5,18 @@ from __future__ import annotations
 
 from ninja import Router
 
-from healthcode.backoffice.api import accounts, audit, lists, reviews, roster, rulesets, stats
+from healthcode.backoffice.api import (
+    accounts,
+    audit,
+    enterprises,
+    lists,
+    reviews,
+    roster,
+    rulesets,
+    stats,
+)
 from healthcode.backoffice.auth import admin_auth
 
 router = Router(auth=admin_auth, tags=["admin"])
-for part in (accounts, reviews, lists, roster, stats, rulesets, audit):
+for part in (accounts, enterprises, reviews, lists, roster, stats, rulesets, audit):
     router.add_router("", part.router)

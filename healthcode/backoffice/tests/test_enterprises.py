@@ -1,5 +1,6 @@
 """The back-office approval page (/backoffice/enterprises): pending enterprises in the
-admin's scope with approve/reject; 404 for accounts that oversee no enterprises."""
+admin's scope with approve/reject, behind the back-office login; 403 for accounts that oversee
+no enterprises, 404 for an enterprise outside the admin's scope."""
 
 from __future__ import annotations
 
@@ -9,15 +10,14 @@ from django.test import Client
 from healthcode.backoffice.models import AdminRole
 from healthcode.enterprises import services
 from healthcode.enterprises.models import Enterprise
-from healthcode.testing import credit_code
+from healthcode.testing import backoffice_client, credit_code
 
 pytestmark = pytest.mark.django_db
 
 
 def client_for(user) -> Client:
-    c = Client()
-    c.force_login(user)
-    return c
+    """A session that passed the back-office login (password and SMS code)."""
+    return backoffice_client(user)
 
 
 @pytest.fixture
@@ -112,10 +112,26 @@ def test_it_answers_403_to_a_reviewer(pending, resident):
     assert client_for(resident).get("/backoffice/enterprises").status_code == 403
 
 
-def test_it_sends_anonymous_visitors_to_login(pending):
-    """Both back-office URLs need a login."""
+def test_it_sends_anonymous_visitors_to_the_backoffice_login(pending):
+    """Both back-office URLs need the back-office login."""
     for r in (
         Client().get("/backoffice/enterprises"),
         Client().post(f"/backoffice/enterprises/{pending.pk}/decision", {"decision": "approve"}),
     ):
-        assert r.status_code == 302 and r["Location"].startswith("/accounts/login")
+        assert r.status_code == 302 and r["Location"].startswith("/backoffice/login")
+    pending.refresh_from_db()
+    assert pending.status == "pending"
+
+
+def test_it_sends_a_plain_login_to_the_backoffice_login(pending, city_admin):
+    """A session logged in by SMS code only (no password step) is not enough: redirect to the
+    back-office login with `next`, nothing decided."""
+    c = Client()
+    c.force_login(city_admin)
+    r = c.get("/backoffice/enterprises")
+    assert r.status_code == 302
+    assert r["Location"] == "/backoffice/login?next=/backoffice/enterprises"
+    r = c.post(f"/backoffice/enterprises/{pending.pk}/decision", {"decision": "approve"})
+    assert r.status_code == 302 and r["Location"].startswith("/backoffice/login")
+    pending.refresh_from_db()
+    assert pending.status == "pending"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 from django.utils import timezone
@@ -232,3 +232,28 @@ def test_it_publishes_an_openapi_schema_with_the_contract_paths():
         "/api/v1/scans",
     ]:
         assert p in paths, p
+
+
+def test_it_validates_id_numbers_exactly_as_python_stdnum_does():
+    """The cached validator agrees with stdnum.cn.ric.is_valid on valid numbers, every
+    single-digit change of them, and numbers from regions that did not exist at birth."""
+    from stdnum.cn import ric
+    from stdnum.exceptions import ValidationError as StdnumError
+
+    from healthcode.codes.forms import _validate_ric
+
+    def ours(n: str) -> bool:
+        try:
+            _validate_ric(n)
+        except StdnumError:
+            return False
+        return True
+
+    samples = [id_number(), id_number(region="450110", born=date(1980, 1, 1)),
+               id_number(region="450181", born=date(2022, 5, 1)), id_number(region="110101")]
+    for number in samples:
+        assert ours(number) == ric.is_valid(number), number
+        for i in range(18):
+            for digit in "0123456789X"[:11 if i == 17 else 10]:
+                changed = number[:i] + digit + number[i + 1:]
+                assert ours(changed) == ric.is_valid(changed), changed
