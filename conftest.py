@@ -19,10 +19,12 @@ def regions(django_db_blocker):
 
 @pytest.fixture(autouse=True)
 def _fresh_key_caches():
-    """Signing keys live in the database, which tests roll back; the in-process key caches
-    must not outlive them."""
-    from healthcode.codes import keys
+    """Signing keys and rule-set versions live in the database, which tests roll back; the
+    in-process caches of them must not outlive them."""
+    from healthcode.codes import keys, rulesets_store
 
     keys.reset_key_caches()
+    rulesets_store.clear_cache()
     yield
     keys.reset_key_caches()
+    rulesets_store.clear_cache()

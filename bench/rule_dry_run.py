@@ -149,27 +149,47 @@ def _reset_sequences(models: list[Any]) -> None:
             cursor.execute(sql)
 
 
-def _stored(kind: str, region: str | None, arrival: Any, declared: datetime, now: datetime,
-            checkin_days: list[Any]) -> dict[str, Any]:
+def _stored(
+    kind: str,
+    region: str | None,
+    arrival: Any,
+    declared: datetime,
+    now: datetime,
+    checkin_days: list[Any],
+) -> dict[str, Any]:
     """What the default rule set stores for such a code (decided once per shape)."""
     from healthcode.codes import rules
 
     rule_set = rules.load_rule_set("default")
     facts = rules.Facts(
         declaration=rules.Declaration(
-            returned_from_elsewhere=kind != "local", return_region=region, arrival_date=arrival,
-            contact_with_case=False, contact_date=None, symptoms=frozenset(),
-            temperature=36.5, declared_at=declared,
+            returned_from_elsewhere=kind != "local",
+            return_region=region,
+            arrival_date=arrival,
+            contact_with_case=False,
+            contact_date=None,
+            symptoms=frozenset(),
+            temperature=36.5,
+            declared_at=declared,
         ),
         checkins=tuple(
-            rules.CheckInFact(day=d, temperature=36.5, symptoms=frozenset(), in_nanning=True,
-                              new_contact=False, at=declared)
+            rules.CheckInFact(
+                day=d,
+                temperature=36.5,
+                symptoms=frozenset(),
+                in_nanning=True,
+                new_contact=False,
+                at=declared,
+            )
             for d in checkin_days
         ),
     )
     decided = rules.decide(facts, rule_set, now).to_json()
-    return {"color": decided["color"], "reasons": decided["reasons"],
-            "path_to_green": decided["path_to_green"]}
+    return {
+        "color": decided["color"],
+        "reasons": decided["reasons"],
+        "path_to_green": decided["path_to_green"],
+    }
 
 
 def build(n: int, vendor: str) -> dict[str, Any]:
@@ -265,10 +285,18 @@ def build(n: int, vendor: str) -> dict[str, Any]:
         for pk, (code_id, day) in enumerate(checkins, start=1):
             at = fmt.dt(datetime.combine(day, datetime.min.time(), tzinfo=UTC) + timedelta(hours=1))
             yield {
-                "id": pk, "code_id": code_id, "day": fmt.day(day),
-                "temperature": checkin_temperature, "symptoms": "[]", "in_nanning": true,
-                "new_contact": false, "source": "self", "recorded_by_id": None, "revision": 1,
-                "created_at": at, "updated_at": at,
+                "id": pk,
+                "code_id": code_id,
+                "day": fmt.day(day),
+                "temperature": checkin_temperature,
+                "symptoms": "[]",
+                "in_nanning": true,
+                "new_contact": false,
+                "source": "self",
+                "recorded_by_id": None,
+                "revision": 1,
+                "created_at": at,
+                "updated_at": at,
             }
 
     inserted_checkins = _insert(CheckIn, checkin_rows())
@@ -329,12 +357,13 @@ def measure() -> dict[str, Any]:
     # rolled back.
     sample = list(HealthCode.objects.order_by("pk").values_list("pk", flat=True)[:REDERIVE_SAMPLE])
     with transaction.atomic():
-        RuleSetVersion.objects.create(rule_set_id=rule_set.id, version=rule_set.version,
-                                      data=rule_set.to_dict())
+        RuleSetVersion.objects.create(
+            rule_set_id=rule_set.id, version=rule_set.version, data=rule_set.to_dict()
+        )
         rulesets_store.clear_cache()
         started = time.perf_counter()
         for start in range(0, len(sample), rulesets_store.REDERIVE_BATCH):
-            rulesets_store.rederive_codes(sample[start:start + rulesets_store.REDERIVE_BATCH])
+            rulesets_store.rederive_codes(sample[start : start + rulesets_store.REDERIVE_BATCH])
         rederive_s = time.perf_counter() - started
         transaction.set_rollback(True)
     rulesets_store.clear_cache()
@@ -388,8 +417,12 @@ def run(n: int = CODES) -> dict[str, Any]:
 def main() -> None:
     figures = run()
     print_table(figures)
-    machine = {"python": platform.python_version(), "machine": platform.machine(),
-               "cpus": os.cpu_count(), "measured_at": datetime.now(UTC).isoformat(timespec="seconds")}
+    machine = {
+        "python": platform.python_version(),
+        "machine": platform.machine(),
+        "cpus": os.cpu_count(),
+        "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
     out = ROOT / "bench" / "results" / "rule_dry_run.json"
     out.write_text(json.dumps({"machine": machine, **figures}, indent=2, default=str) + "\n")
     print(f"written {out.relative_to(ROOT)}")

@@ -5,9 +5,10 @@
   from a query string or a JSON body; bad input is a ValidationError naming the field.
 - `roster_queryset(user, filters)` applies them ON TOP of `codes_in_scope(user)`: nothing outside
   the authority's scope can ever come out of it, whatever the filters say.
-- `roster_rows(queryset, masked=…)` reads the rows in chunks (`.iterator(chunk_size=…)`) and
-  fetches the employers of each chunk in one query (no N+1), masking names and phones unless the
-  viewer may unmask and asked to; the page, the API and the exports all read through it.
+- `roster_rows(queryset, masked=…)` (for the page and the API) and `roster_cells(…)` (plain cells
+  for the files) read the rows in chunks (`.iterator(chunk_size=…)`) and fetch the employers of
+  each chunk in one query (no N+1), masking names and phones unless the viewer may unmask and
+  asked to.
 - `roster_page(...)` is one page of it, auditing every unmasked page view.
 
 The ID number is never searched with LIKE: a person query that looks like an ID number is
@@ -539,10 +540,6 @@ class RosterRow:
     @property
     def returned_from_elsewhere_label(self) -> str:
         return self.labels["yes"] if self.returned_from_elsewhere else self.labels["no"]
-
-    def cells(self) -> list[Any]:
-        """The SPEC §6 columns in order, as plain values for a file."""
-        return [getattr(self, key) for key, _label in COLUMNS]
 
     def as_dict(self) -> dict[str, Any]:
         return {

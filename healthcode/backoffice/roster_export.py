@@ -2,7 +2,7 @@
 colour × district) as XLSX or CSV, for the same authorities, scope and masking as the page.
 
 The files are written by the enterprise module's writers (`healthcode.enterprises.exports`):
-rows are read in chunks (`roster.roster_rows`, `.iterator(chunk_size=2000)`) and written as they
+rows are read in chunks (`roster.roster_cells`, `.iterator(chunk_size=2000)`) and written as they
 come — the XLSX by XlsxWriter in constant-memory mode into a temporary file, the CSV streamed —
 so a million rows never sit in memory. The first row of every file marks it: who exported
 (masked phone), when, which filters, masked or not.

@@ -6,6 +6,8 @@ class CodesConfig(AppConfig):
     label = "codes"
 
     def ready(self) -> None:
+        # Job handlers register on import: the background worker must know them too.
+        from healthcode.codes import rulesets_store  # noqa: F401
         from healthcode.codes.official_lists import link_entries_on_declaration
         from healthcode.codes.signals import code_declared
 

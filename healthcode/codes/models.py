@@ -7,6 +7,7 @@ import uuid
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -195,6 +196,11 @@ class ManualColorRequest(models.Model):
 
     class Meta:
         ordering = ["-requested_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["code"], condition=Q(status="pending"), name="one_pending_manual_request"
+            )
+        ]
 
     def __str__(self) -> str:
         return f"manual {self.color} for {self.code_id} ({self.status})"

@@ -19,7 +19,10 @@ force, the dry run of a candidate, its publication, and the re-derivation of eve
   `codes.services.redecide` (cause "rule_set"), REDERIVE_BATCH codes per transaction with
   their rows locked, so changes are recorded (ColorChange rows, audit records) as for any other
   event. One code at a time is slower than the dry run but keeps a single place where a
-  code's colour changes.
+  code's colour changes; the batch prefetches what facts_for reads.
+
+bench/rule_dry_run.py measures the dry run over 1,000,000 codes against `rules.decide` alone,
+and the re-derivation's rate.
 """
 
 from __future__ import annotations
@@ -27,7 +30,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import threading
 import time
 from collections import Counter
 from collections.abc import Iterator, Mapping
@@ -70,18 +72,17 @@ CITY_ADMIN_ONLY = "city_admin_only"
 
 @dataclass(frozen=True)
 class _Cached:
+    """The rule set in force in this process, and when its key was last checked."""
+
     key: tuple[str, int | None]  # (packaged default's name, id of the version in force)
     rule_set: rules.RuleSet
     version: RuleSetVersion | None
     checked_at: float  # time.monotonic() of the last key check
 
 
+# Replaced as a whole, never mutated: threads see either the old or the new entry (two threads
+# may load the same version at once, which is harmless).
 _cache: _Cached | None = None
-_cache_lock = threading.Lock()
-
-
-def _versions_in_force_order() -> Any:
-    return RuleSetVersion.objects.order_by("-version", "-published_at", "-id")
 
 
 def _check_seconds() -> float:
@@ -94,19 +95,26 @@ def _in_force() -> _Cached:
     now = time.monotonic()
     if cached is not None and now - cached.checked_at < _check_seconds():
         return cached
-    latest = _versions_in_force_order().values_list("pk", flat=True).first()
+    # The cheap key: the id of the version in force (the highest version) from a tiny table.
+    latest = (
+        RuleSetVersion.objects.order_by("-version", "-published_at", "-id")
+        .values_list("pk", flat=True)
+        .first()
+    )
     key = (settings.HEALTHCODE_RULE_SET, latest)
     if cached is not None and cached.key == key:
         cached = _Cached(cached.key, cached.rule_set, cached.version, now)
     else:
-        with _cache_lock:
-            version = RuleSetVersion.objects.filter(pk=latest).first() if latest else None
-            if version is not None:
-                rule_set = rules.load_rule_set(version.data)
-            else:
-                rule_set = rules.load_rule_set(settings.HEALTHCODE_RULE_SET)
-            cached = _Cached((settings.HEALTHCODE_RULE_SET, version.pk if version else None),
-                             rule_set, version, now)
+        version = (
+            RuleSetVersion.objects.select_related("published_by").filter(pk=latest).first()
+            if latest
+            else None
+        )
+        if version is not None:
+            rule_set = rules.load_rule_set(version.data)
+        else:
+            rule_set = rules.load_rule_set(settings.HEALTHCODE_RULE_SET)
+        cached = _Cached(key if version else (key[0], None), rule_set, version, now)
     _cache = cached
     return cached
 
@@ -234,7 +242,8 @@ def validate_candidate(data: Any) -> rules.RuleSet:
     if candidate.id != in_force.id:
         errors.append(
             "rule_set.id: "
-            + _("规则集编号必须与现行规则集相同（%(id)s），只发布它的新版本。") % {"id": in_force.id}
+            + _("规则集编号必须与现行规则集相同（%(id)s），只发布它的新版本。")
+            % {"id": in_force.id}
         )
     if candidate.version <= in_force.version:
         errors.append(
@@ -354,8 +363,15 @@ def iter_facts(
         checkins = _group(
             CheckIn.objects.filter(code_id__gte=first, code_id__lte=last)
             .order_by("code_id", "day")
-            .values_list("code_id", "day", "temperature", "symptoms", "in_nanning",
-                         "new_contact", "updated_at")
+            .values_list(
+                "code_id",
+                "day",
+                "temperature",
+                "symptoms",
+                "in_nanning",
+                "new_contact",
+                "updated_at",
+            )
         )
         reviews = _group(
             Review.objects.filter(code_id__gte=first, code_id__lte=last)
@@ -381,8 +397,19 @@ def iter_facts(
             .values_list("code_id", "color", "reason_code", "decided_at")
         )
         batch = []
-        for (pk, district, color, returned, region, arrival, contact, contact_date, symptoms,
-             temperature, attested_at) in rows:
+        for (
+            pk,
+            district,
+            color,
+            returned,
+            region,
+            arrival,
+            contact,
+            contact_date,
+            symptoms,
+            temperature,
+            attested_at,
+        ) in rows:
             name_zh, name_en = region_names(region) if region else (None, None)
             declaration = rules.Declaration(
                 returned_from_elsewhere=returned,
@@ -468,8 +495,9 @@ def dry_run(
         "matrix": matrix,
         "changes": [
             {"from": old, "to": new, "count": n}
-            for (old, new), n in sorted(changes.items(), key=lambda i: (order.get(i[0][0], 9),
-                                                                        order.get(i[0][1], 9)))
+            for (old, new), n in sorted(
+                changes.items(), key=lambda i: (order.get(i[0][0], 9), order.get(i[0][1], 9))
+            )
         ],
         "by_district": [
             {
@@ -551,9 +579,7 @@ def matching_dry_run(job_id: Any, digest: str, now: datetime | None = None) -> J
             {"dry_run_job": [_("试运行已超过 1 小时，数据可能已变化，请重新试运行。")]}
         )
     if job.result.get("base") != label(rule_set_in_force()):
-        raise ValidationError(
-            {"dry_run_job": [_("试运行之后现行规则集已更新，请重新试运行。")]}
-        )
+        raise ValidationError({"dry_run_job": [_("试运行之后现行规则集已更新，请重新试运行。")]})
     return job
 
 
@@ -604,9 +630,7 @@ def publish_rule_set(
                     ]
                 }
             ) from None
-        rederive = start_job(
-            kind=REDERIVE_KIND, params={"version": version.pk}, requested_by=actor
-        )
+        rederive = start_job(kind=REDERIVE_KIND, params={"version": version.pk}, requested_by=actor)
         version.dry_run = {**version.dry_run, "rederive_job": rederive.pk}
         version.save(update_fields=["dry_run"])
         audit(

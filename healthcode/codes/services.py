@@ -69,6 +69,21 @@ def facts_for(code: HealthCode) -> rules.Facts:
     )
     if code.pk is None:  # a code being declared has no history yet
         return rules.Facts(declaration=declaration)
+    # Each relation costs one query, or none when the caller prefetched it (batch work such as
+    # the re-derivation after a rule-set change).
+    prefetched = getattr(code, "_prefetched_objects_cache", {})
+    checkin_rows = prefetched.get("checkins")
+    checkin_rows = (
+        sorted(checkin_rows, key=lambda c: c.day)
+        if checkin_rows is not None
+        else code.checkins.order_by("day")
+    )
+    review_rows = prefetched.get("reviews")
+    review_rows = (
+        sorted(review_rows, key=lambda r: (r.decided_at, r.pk))
+        if review_rows is not None
+        else code.reviews.order_by("decided_at", "id")
+    )
     checkins = tuple(
         rules.CheckInFact(
             day=c.day,
@@ -78,15 +93,14 @@ def facts_for(code: HealthCode) -> rules.Facts:
             new_contact=c.new_contact,
             at=c.updated_at,
         )
-        for c in code.checkins.order_by("day")
+        for c in checkin_rows
     )
     reviews = tuple(
         rules.ReviewFact(outcome=r.outcome, decided_at=r.decided_at, note=r.note)
-        for r in code.reviews.order_by("decided_at", "id")
+        for r in review_rows
     )
-    # Official-list entries and confirmed manual colours: one query each, or none when the
-    # caller prefetched "official_entries" (with their batch) and "manual_requests".
-    prefetched = getattr(code, "_prefetched_objects_cache", {})
+    # Official-list entries and confirmed manual colours likewise ("official_entries" with
+    # their batch, "manual_requests").
     entries = prefetched.get("official_entries")
     if entries is None:
         entries = code.official_entries.filter(withdrawn_at__isnull=True).select_related("batch")

@@ -142,8 +142,9 @@ class ManualRequestOut(Schema):
     code_name: str = Field(description="masked")
     district: str
     color: str
+    color_label: str
     reason_code: str
-    reason: str
+    reason: str = Field(description="the closed list's text, in the request's language")
     note: str
     status: str = Field(description="pending | approved | rejected | withdrawn")
     status_label: str

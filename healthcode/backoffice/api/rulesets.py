@@ -125,9 +125,7 @@ def overview(request: HttpRequest) -> dict[str, Any]:
     "colour would change (city admins)",
 )
 def dry_run(request: HttpRequest, payload: DryRunIn) -> Status:
-    job = rulesets_store.start_dry_run(
-        actor=request.user, data=payload.data, ip=client_ip(request)
-    )
+    job = rulesets_store.start_dry_run(actor=request.user, data=payload.data, ip=client_ip(request))
     return Status(202, {"job": job.pk})
 
 

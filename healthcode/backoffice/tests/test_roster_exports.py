@@ -15,6 +15,7 @@ from openpyxl import load_workbook
 from healthcode.audit.models import AuditRecord
 from healthcode.backoffice import roster_export
 from healthcode.backoffice.tests.test_roster_fixtures import *  # noqa: F403
+from healthcode.enterprises.models import Employee
 from healthcode.jobs.models import Job
 from healthcode.jobs.services import Progress
 from healthcode.testing import AdminApiClient, backoffice_client
@@ -109,6 +110,9 @@ def test_it_exports_exactly_the_filtered_roster_as_xlsx(district_admin, world):
 
 def test_it_exports_exactly_the_filtered_roster_as_csv(city_admin, world):
     """Likewise the CSV, streamed; unmasked when a city admin asks (and the file says so)."""
+    zhou = world["zhou"]
+    acme = world["li"].employments.get().enterprise
+    Employee.objects.create(enterprise=acme, name=zhou.name, phone=zhou.phone, code=zhou)
     client = AdminApiClient(city_admin)
     query = "district=450102&unmask=1&sort=name"
     response = client.get(f"/admin/roster/export?format=csv&{query}")
@@ -118,6 +122,8 @@ def test_it_exports_exactly_the_filtered_roster_as_csv(city_admin, world):
     assert header == HEADER
     assert rows == expected_rows(client, query)
     assert {r[0] for r in rows} == {"孙明", "李芳芳", "周大伟"}
+    (zhou_row,) = [r for r in rows if r[0] == "周大伟"]
+    assert set(zhou_row[5].split("、")) == {"南宁环球商贸有限公司", "南宁艾克米制造有限公司"}
     assert "未脱敏" in marker and "城区：广西壮族自治区南宁市兴宁区" in marker
 
 

@@ -52,6 +52,27 @@ def test_it_shows_the_spec_columns_in_order(city_admin, world):
     assert li["enterprise"] == "南宁艾克米制造有限公司"  # not the declared 自填单位
 
 
+def test_it_ignores_employments_at_unapproved_enterprises_and_past_ones(city_admin, world, acme):
+    """A pending enterprise's staff list, or an employment that ended, does not name the
+    person's enterprise: the declared employer stays."""
+    from healthcode.enterprises.models import Employee, Enterprise
+    from healthcode.testing import credit_code
+
+    pending = Enterprise.objects.create(
+        name="南宁待审企业", credit_code=credit_code(9), district_id="450103", industry="C",
+        department="gxj", address="南宁市", contact_name="某", contact_phone="13800000101",
+    )  # fmt: skip
+    qian = world["qian"]
+    Employee.objects.create(enterprise=pending, name=qian.name, phone=qian.phone, code=qian)
+    Employee.objects.create(
+        enterprise=acme, name=qian.name, phone=qian.phone, code=qian, active=False
+    )
+    client = AdminApiClient(city_admin)
+    row = client.get("/admin/roster?person=13900000002").json()["results"][0]
+    assert row["enterprise"] == "南宁绿城物流有限公司"
+    assert names(client, "&enterprise=待审") == set()
+
+
 def test_it_filters_by_each_field_alone(city_admin, world):
     """Each filter narrows the roster to the people it names."""
     client = AdminApiClient(city_admin)

@@ -30,8 +30,13 @@ PERSONAS = (
     "resident",
     "anonymous",
 )
-ADMINS = {"city_admin", "district_admin", "other_district_admin", "industry_admin",
-          "rules_reviewer"}
+ADMINS = {
+    "city_admin",
+    "district_admin",
+    "other_district_admin",
+    "industry_admin",
+    "rules_reviewer",
+}
 
 
 @pytest.fixture(autouse=True)
@@ -79,7 +84,9 @@ def test_it_shows_the_packaged_default_in_force_and_an_empty_history(city_admin)
     assert body["history"] == []
     in_force = body["in_force"]
     assert (in_force["rule_set_id"], in_force["version"], in_force["packaged"]) == (
-        "nanning-2020", 1, True
+        "nanning-2020",
+        1,
+        True,
     )
     assert in_force["data"]["rules"]["return_region"]["regions"][0]["code"] == "420000"
 
@@ -141,7 +148,8 @@ def test_it_dry_runs_then_publishes_and_rederives(city_admin, django_capture_on_
     assert result["changed"] == 3
     assert result["matrix"]["yellow"] == {"green": 0, "yellow": 0, "red": 3}
     assert {(d["district"], d["count"]) for d in result["by_district"]} == {
-        ("450102", 1), ("450103", 2)
+        ("450102", 1),
+        ("450103", 2),
     }
 
     r = client.post("/admin/rulesets", {"data": data, "note": "广东红码"})
@@ -152,7 +160,9 @@ def test_it_dry_runs_then_publishes_and_rederives(city_admin, django_capture_on_
     assert not RuleSetVersion.objects.exists()
 
     with django_capture_on_commit_callbacks(execute=True):
-        r = client.post("/admin/rulesets", {"data": data, "note": "广东红码", "dry_run_job": job_id})
+        r = client.post(
+            "/admin/rulesets", {"data": data, "note": "广东红码", "dry_run_job": job_id}
+        )
     assert r.status_code == 201, r.content
     body = r.json()
     assert (body["version"]["version"], body["version"]["note"]) == (2, "广东红码")
@@ -171,8 +181,9 @@ def test_it_dry_runs_then_publishes_and_rederives(city_admin, django_capture_on_
     assert overview["history"][0]["dry_run"]["changed"] == 3
 
     # The same version cannot be published twice.
-    again = dry_run(client, candidate(version=3, **{"430000": "red"}),
-                    django_capture_on_commit_callbacks)
+    again = dry_run(
+        client, candidate(version=3, **{"430000": "red"}), django_capture_on_commit_callbacks
+    )
     r = client.post("/admin/rulesets", {"data": data, "note": "", "dry_run_job": again})
     assert r.status_code == 400 and "data" in r.json()["errors"]
 

@@ -39,8 +39,15 @@ def test_it_shows_the_rule_set_in_force_in_the_editor(city_admin):
     r = backoffice_client(city_admin).get("/backoffice/rulesets")
     assert r.status_code == 200
     html = r.content.decode()
-    for element in ('id="id_data"', 'id="id_note"', 'id="dry-run"', 'id="publish"',
-                    'id="ruleset-in-force"', "nanning-2020@1", "backoffice/rulesets.js"):
+    for element in (
+        'id="id_data"',
+        'id="id_note"',
+        'id="dry-run"',
+        'id="publish"',
+        'id="ruleset-in-force"',
+        "nanning-2020@1",
+        "backoffice/rulesets.js",
+    ):
         assert element in html, element
     shown = json.loads(r.context["data_text"])
     assert shown == rulesets_store.rule_set_in_force().to_dict()
@@ -91,25 +98,29 @@ def test_it_dry_runs_and_publishes_from_the_page(city_admin, django_capture_on_c
     assert 'id="dry-run-result"' in html and 'id="dry-run-by-district"' in html
     assert r.context["may_publish"] is True
     assert json.loads(r.context["data_text"]) == data
-    matrix = {row["color"]: {c["color"]: c["count"] for c in row["cells"]}
-              for row in r.context["dry_run_matrix"]}
+    matrix = {
+        row["color"]: {c["color"]: c["count"] for c in row["cells"]}
+        for row in r.context["dry_run_matrix"]
+    }
     assert matrix["yellow"]["red"] == 3 and matrix["green"]["green"] >= 3
-    assert [(d["district"], d["from"], d["to"], d["count"])
-            for d in r.context["dry_run_by_district"]] == [
-        ("450102", "yellow", "red", 1), ("450103", "yellow", "red", 2)
-    ]
+    assert [
+        (d["district"], d["from"], d["to"], d["count"]) for d in r.context["dry_run_by_district"]
+    ] == [("450102", "yellow", "red", 1), ("450103", "yellow", "red", 2)]
     assert 'data-district="450103"' in html
 
     edited = candidate(**{"440000": "red", "430000": "red"})
-    r = client.post("/backoffice/rulesets/publish",
-                    {"data": text(edited), "note": "", "dry_run_job": job.pk})
+    r = client.post(
+        "/backoffice/rulesets/publish", {"data": text(edited), "note": "", "dry_run_job": job.pk}
+    )
     assert r.status_code == 400 and 'id="ruleset-errors"' in r.content.decode()
     assert {e["field"] for e in r.context["errors"]} == {"dry_run_job"}
     assert not RuleSetVersion.objects.exists()
 
     with django_capture_on_commit_callbacks(execute=True):
-        r = client.post("/backoffice/rulesets/publish",
-                        {"data": text(data), "note": "广东红码", "dry_run_job": job.pk})
+        r = client.post(
+            "/backoffice/rulesets/publish",
+            {"data": text(data), "note": "广东红码", "dry_run_job": job.pk},
+        )
     assert r.status_code == 302, r.content
     rederive = Job.objects.get(kind="rederive_all")
     assert r["Location"].endswith(f"?rederive={rederive.pk}")
@@ -132,7 +143,11 @@ def test_it_dry_runs_and_publishes_from_the_page(city_admin, django_capture_on_c
 def test_it_shows_a_running_dry_run_with_its_progress(city_admin):
     """A dry run still running shows a progress bar that rulesets.js polls."""
     job = Job.objects.create(
-        kind="rule_dry_run", status="running", total=10, done=4, requested_by=city_admin,
+        kind="rule_dry_run",
+        status="running",
+        total=10,
+        done=4,
+        requested_by=city_admin,
         params={"data": candidate(), "data_hash": "x", "rule_set": "nanning-2020@2"},
     )
     r = backoffice_client(city_admin).get(f"/backoffice/rulesets?dry_run={job.pk}")

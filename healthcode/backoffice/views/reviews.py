@@ -28,6 +28,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
@@ -83,7 +84,7 @@ def queue(request: HttpRequest) -> TemplateResponse:
     page = Paginator(codes, PAGE_SIZE).get_page(request.GET.get("page"))
     ip = client_ip(request)
     items = [reviews.present_queue_item(c, viewer=request.user, unmask=unmask, ip=ip) for c in page]
-    query = "&".join(f"{k}={v}" for k, v in filters.items() if v)
+    query = urlencode({k: v for k, v in filters.items() if v})
     context: dict[str, Any] = {
         "items": items,
         "page": page,

@@ -154,7 +154,8 @@ def _page(
     context["rederive_job"] = rederive
     context["rederive_url"] = _job_url(rederive) if rederive is not None else ""
     context["rederive_running"] = rederive is not None and rederive.status in (
-        JobStatus.QUEUED, JobStatus.RUNNING
+        JobStatus.QUEUED,
+        JobStatus.RUNNING,
     )
     if data_text is None:
         data_text = _pretty(dry_job.params["data"] if dry_job is not None else in_force["data"])
@@ -179,8 +180,13 @@ def dry_run(request: HttpRequest) -> HttpResponse:
         data = rulesets_store.parse_data(text)
         job = rulesets_store.start_dry_run(actor=request.user, data=data, ip=client_ip(request))
     except ValidationError as exc:
-        return _page(request, data_text=text, note=request.POST.get("note", ""),
-                     errors=_error_items(exc), status=400)
+        return _page(
+            request,
+            data_text=text,
+            note=request.POST.get("note", ""),
+            errors=_error_items(exc),
+            status=400,
+        )
     except ApiError as exc:
         raise PermissionDenied(exc.detail) from None
     return redirect(f"{reverse('backoffice:rulesets')}?dry_run={job.pk}")
@@ -218,8 +224,9 @@ def publish(request: HttpRequest) -> HttpResponse:
 @require_GET
 def version_page(request: HttpRequest, version_id: int) -> TemplateResponse:
     """One published version: who published it, when, why, its dry run and its data."""
-    version = get_object_or_404(RuleSetVersion.objects.select_related("published_by"),
-                                pk=version_id)
+    version = get_object_or_404(
+        RuleSetVersion.objects.select_related("published_by"), pk=version_id
+    )
     shown = rulesets_store.present_version(version, with_data=True)
     context = {"version": shown, "data_text": _pretty(shown["data"])}
     return TemplateResponse(request, "backoffice/rulesets_version.html", context)

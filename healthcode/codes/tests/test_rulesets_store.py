@@ -27,12 +27,16 @@ from healthcode.codes.models import (
     Review,
     RuleSetVersion,
 )
-from healthcode.enterprises.tests.conftest import city_admin, district_admin  # noqa: F401
+from healthcode.enterprises.tests import conftest as personas
 from healthcode.jobs.models import Job
 from healthcode.lib.errors import ApiError
 from healthcode.testing import declaration, id_number, make_user
 
 pytestmark = pytest.mark.django_db
+
+# The personas' fixtures (a city admin, a district admin of 450103).
+city_admin = personas.city_admin
+district_admin = personas.district_admin
 
 
 # --- Helpers (also used by the back-office tests) ------------------------------------------------
@@ -148,7 +152,7 @@ def test_it_checks_the_key_at_most_every_few_seconds(django_assert_num_queries):
 # --- Validation ----------------------------------------------------------------------------------
 
 
-def test_it_rejects_an_invalid_rule_set_naming_the_rule_and_field(city_admin):  # noqa: F811
+def test_it_rejects_an_invalid_rule_set_naming_the_rule_and_field(city_admin):
     """Every problem names its rule and field; nothing is started or published."""
     data = candidate(**{"440000": "purple"})
     data["rules"]["contact"]["observation_days"] = -1
@@ -160,7 +164,7 @@ def test_it_rejects_an_invalid_rule_set_naming_the_rule_and_field(city_admin):  
     assert not Job.objects.exists() and not RuleSetVersion.objects.exists()
 
 
-def test_it_requires_the_same_id_and_a_higher_version(city_admin):  # noqa: F811
+def test_it_requires_the_same_id_and_a_higher_version(city_admin):
     """A new version keeps the rule set's id and raises its version."""
     data = candidate(version=1)
     data["id"] = "another-set"
@@ -180,7 +184,7 @@ def test_it_rejects_text_that_is_not_a_json_object():
         rulesets_store.parse_data("[1, 2]")
 
 
-def test_it_refuses_dry_runs_and_publication_to_other_admins(district_admin):  # noqa: F811
+def test_it_refuses_dry_runs_and_publication_to_other_admins(district_admin):
     """Only city admins run dry runs and publish."""
     for call in (
         lambda: rulesets_store.start_dry_run(actor=district_admin, data=candidate()),
@@ -247,30 +251,46 @@ def test_it_loads_the_same_facts_as_facts_for():
     green = seeded["local"][0]
     sick = code_services.declare(
         account=make_user("13900000999"),
-        data=declaration(phone="13900000999", id_number=id_number(seq=999),
-                         symptoms=["fever", "cough"], temperature="38.1"),
+        data=declaration(
+            phone="13900000999",
+            id_number=id_number(seq=999),
+            symptoms=["fever", "cough"],
+            temperature="38.1",
+        ),
     )
     HealthCode.objects.filter(pk=green.pk).update(temperature=None)
     for day in range(3):
         CheckIn.objects.create(
-            code=yellow, day=today - timedelta(days=day), temperature=Decimal("36.4"),
-            symptoms=["cough"] if day == 1 else [], in_nanning=True, new_contact=False,
-            source="self", updated_at=now - timedelta(days=day),
+            code=yellow,
+            day=today - timedelta(days=day),
+            temperature=Decimal("36.4"),
+            symptoms=["cough"] if day == 1 else [],
+            in_nanning=True,
+            new_contact=False,
+            source="self",
+            updated_at=now - timedelta(days=day),
         )
     Review.objects.create(code=yellow, outcome="refuse", note="再观察", decided_at=now)
     Review.objects.create(code=yellow, outcome="approve", decided_at=now + timedelta(hours=1))
     batch = OfficialListImport.objects.create(file_name="a.csv", sha256="0" * 64, imported_at=now)
     for days, withdrawn in ((2, None), (5, None), (1, now)):
         OfficialListEntry.objects.create(
-            batch=batch, kind="close_contact", id_number_index=f"x{days}", code=red,
-            listed_on=today - timedelta(days=days), withdrawn_at=withdrawn,
+            batch=batch,
+            kind="close_contact",
+            id_number_index=f"x{days}",
+            code=red,
+            listed_on=today - timedelta(days=days),
+            withdrawn_at=withdrawn,
         )
     for status, decided in (("approved", now), ("pending", None), ("approved", None)):
         ManualColorRequest.objects.create(
             code=green, color="yellow", reason_code="r1", status=status, decided_at=decided
         )
-    loaded = {pk: facts for batch_ in rulesets_store.iter_facts(batch_size=3)
-              for pk, _district, _color, facts in batch_}
+    loaded = {
+        pk: facts
+        for batch_ in rulesets_store.iter_facts(batch_size=3)
+        for pk, _district, _color, facts in batch_
+    }
     codes = list(HealthCode.objects.all())
     assert set(loaded) == {c.pk for c in codes}
     for code in codes:
@@ -283,7 +303,8 @@ def test_it_loads_the_same_facts_as_facts_for():
 
 
 def test_it_runs_the_dry_run_as_a_background_job(
-    city_admin, django_capture_on_commit_callbacks  # noqa: F811
+    city_admin,
+    django_capture_on_commit_callbacks,
 ):
     """The job records the counts, the data's hash and the base rule set; the dry run is
     audited."""
@@ -302,7 +323,8 @@ def test_it_runs_the_dry_run_as_a_background_job(
 
 
 def test_it_refuses_to_publish_without_a_matching_recent_dry_run(
-    city_admin, django_capture_on_commit_callbacks  # noqa: F811
+    city_admin,
+    django_capture_on_commit_callbacks,
 ):
     """No dry run, a dry run of other data, or one older than an hour: nothing published."""
     seed_codes()
@@ -317,8 +339,11 @@ def test_it_refuses_to_publish_without_a_matching_recent_dry_run(
 
     assert "dry_run_job" in publish(None)
     assert "dry_run_job" in publish(999999)
-    other = _dry_run_job(city_admin, candidate(**{"440000": "yellow", "430000": "red"}),
-                         django_capture_on_commit_callbacks)
+    other = _dry_run_job(
+        city_admin,
+        candidate(**{"440000": "yellow", "430000": "red"}),
+        django_capture_on_commit_callbacks,
+    )
     assert "dry_run_job" in publish(other.pk)
     old = _dry_run_job(city_admin, data, django_capture_on_commit_callbacks)
     Job.objects.filter(pk=old.pk).update(finished_at=timezone.now() - timedelta(minutes=61))
@@ -327,7 +352,8 @@ def test_it_refuses_to_publish_without_a_matching_recent_dry_run(
 
 
 def test_it_publishes_and_rederives_every_code(
-    city_admin, django_capture_on_commit_callbacks  # noqa: F811
+    city_admin,
+    django_capture_on_commit_callbacks,
 ):
     """Publication stores the version, audits it, and re-derives every code with cause
     "rule_set": exactly the Guangdong codes change (yellow → red), each with a ColorChange row
@@ -371,7 +397,8 @@ def test_it_publishes_and_rederives_every_code(
 
 
 def test_it_refuses_a_dry_run_made_against_an_older_rule_set(
-    city_admin, django_capture_on_commit_callbacks  # noqa: F811
+    city_admin,
+    django_capture_on_commit_callbacks,
 ):
     """Once another version is published, an earlier dry run no longer licenses anything."""
     seed_codes()
