@@ -17,6 +17,10 @@ urlpatterns = [
     path("accounts/", include("healthcode.accounts.urls")),
     path("enterprises/", include("healthcode.enterprises.urls")),
     path("backoffice/", include("healthcode.backoffice.urls")),
+    path("messages/", include("healthcode.notifications.urls")),
+    path("appeals/", include("healthcode.appeals.urls")),
+    path("credit/", include("healthcode.credit.urls")),
+    path("privacy/", include("healthcode.privacy.urls")),
     path("django-admin/", admin.site.urls),
     path("", include("healthcode.front.urls")),
 ]

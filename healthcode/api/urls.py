@@ -11,7 +11,11 @@ from ninja.errors import AuthenticationError, HttpError, Throttled
 from ninja.errors import ValidationError as NinjaValidationError
 
 from healthcode.accounts.api import router as auth_router
+from healthcode.appeals.api import router as appeals_router
 from healthcode.backoffice.api import router as admin_router
+from healthcode.credit.api import router as credit_router
+from healthcode.notifications.api import router as notifications_router
+from healthcode.privacy.api import router as privacy_router
 from healthcode.checkins.api import router as checkins_router
 from healthcode.codes.api import router as codes_router
 from healthcode.enterprises.api import router as enterprises_router
@@ -30,6 +34,10 @@ api.add_router("", codes_router)
 api.add_router("", checkins_router)
 api.add_router("/enterprises", enterprises_router)
 api.add_router("/admin", admin_router)
+api.add_router("", notifications_router)
+api.add_router("", appeals_router)
+api.add_router("", credit_router)
+api.add_router("", privacy_router)
 
 
 def _type_message(error: dict) -> str:

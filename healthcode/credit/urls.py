@@ -1,0 +1,7 @@
+"""Pages of the credit app."""
+
+from __future__ import annotations
+
+app_name = "credit"
+
+urlpatterns: list = []

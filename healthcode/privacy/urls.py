@@ -1,0 +1,7 @@
+"""Pages of the privacy app."""
+
+from __future__ import annotations
+
+app_name = "privacy"
+
+urlpatterns: list = []
