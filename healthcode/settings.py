@@ -84,6 +84,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
 ]
 
 ROOT_URLCONF = "healthcode.urls"
@@ -146,9 +147,40 @@ SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_AGE = envint("HEALTHCODE_SESSION_AGE", 12 * 3600)
 SESSION_COOKIE_SECURE = envbool("HEALTHCODE_SECURE_COOKIES", not DEBUG)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+# Sessions also end when the browser closes (a shared phone at a checkpoint), and never outlive
+# SESSION_COOKIE_AGE however active they are.
+SESSION_EXPIRE_AT_BROWSER_CLOSE = envbool("HEALTHCODE_SESSION_EXPIRE_AT_BROWSER_CLOSE", True)
+
+# --- Security headers ------------------------------------------------------------------------
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+# Behind a TLS-terminating proxy that sets X-Forwarded-Proto (only then: the header is forgeable).
+if envbool("HEALTHCODE_TRUST_X_FORWARDED_PROTO", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = envbool("HEALTHCODE_SSL_REDIRECT", False)
+# HSTS goes out on HTTPS responses only; on by default wherever cookies are marked secure.
+SECURE_HSTS_SECONDS = envint("HEALTHCODE_HSTS_SECONDS", 365 * 24 * 3600 if SESSION_COOKIE_SECURE else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = envbool("HEALTHCODE_HSTS_INCLUDE_SUBDOMAINS", False)
+# Content Security Policy (Django's own middleware): every script is a static file, so no inline
+# script and no eval. Style *attributes* are still used by several templates (style="overflow-x:
+# auto" and the like) and by the chart library, so only those are allowed inline; <style> elements
+# and style sheets come from our own origin. The QR code is inline SVG, images are same-origin
+# or data: URLs; the scanner page reads a chosen photo of a QR code through a blob: URL.
+SECURE_CSP = {
+    "default-src": ["'self'"],
+    "script-src": ["'self'"],
+    "style-src": ["'self'"],
+    "style-src-attr": ["'unsafe-inline'"],
+    "img-src": ["'self'", "data:", "blob:"],
+    "connect-src": ["'self'"],
+    "font-src": ["'self'"],
+    "object-src": ["'none'"],
+    "base-uri": ["'none'"],
+    "form-action": ["'self'"],
+    "frame-ancestors": ["'none'"],
+}
 
 CACHES = {
     "default": {
@@ -192,6 +224,15 @@ TASKS = {
         }[envstr("HEALTHCODE_TASKS_BACKEND", "database")]
     }
 }
+# The public credit information platform (南宁市公共信用信息共享平台): deliveries of dishonesty
+# records. Without an endpoint, records wait in the outbox for the file export.
+HEALTHCODE_CREDIT_ENDPOINT = envstr("HEALTHCODE_CREDIT_ENDPOINT", "")
+HEALTHCODE_CREDIT_HMAC_KEY = envsecret("HEALTHCODE_CREDIT_HMAC_KEY")
+HEALTHCODE_CREDIT_ACK_HMAC_KEY = envsecret("HEALTHCODE_CREDIT_ACK_HMAC_KEY")
+HEALTHCODE_CREDIT_APPEAL_DAYS = envint("HEALTHCODE_CREDIT_APPEAL_DAYS", 15)
+HEALTHCODE_CREDIT_MAX_ATTEMPTS = envint("HEALTHCODE_CREDIT_MAX_ATTEMPTS", 8)
+HEALTHCODE_CREDIT_BACKOFF_SECONDS = envint("HEALTHCODE_CREDIT_BACKOFF_SECONDS", 60)
+HEALTHCODE_CREDIT_TIMEOUT_SECONDS = envint("HEALTHCODE_CREDIT_TIMEOUT_SECONDS", 10)
 HEALTHCODE_JOBS_DIR = envstr("HEALTHCODE_JOBS_DIR", str(VAR_DIR / "jobs"))
 
 LOGGING = {
