@@ -28,3 +28,14 @@ def _fresh_key_caches():
     yield
     keys.reset_key_caches()
     rulesets_store.clear_cache()
+
+
+@pytest.fixture(autouse=True)
+def _default_language():
+    """Each test starts in the default language (zh-hans): a request or test that activated
+    English must not leak into the next test in the same worker."""
+    from django.utils import translation
+
+    translation.activate("zh-hans")
+    yield
+    translation.deactivate()

@@ -13,13 +13,13 @@ from ninja.errors import ValidationError as NinjaValidationError
 from healthcode.accounts.api import router as auth_router
 from healthcode.appeals.api import router as appeals_router
 from healthcode.backoffice.api import router as admin_router
-from healthcode.credit.api import router as credit_router
-from healthcode.notifications.api import router as notifications_router
-from healthcode.privacy.api import router as privacy_router
 from healthcode.checkins.api import router as checkins_router
 from healthcode.codes.api import router as codes_router
+from healthcode.credit.api import router as credit_router
 from healthcode.enterprises.api import router as enterprises_router
 from healthcode.lib.errors import ApiError
+from healthcode.notifications.api import router as notifications_router
+from healthcode.privacy.api import router as privacy_router
 
 api = NinjaAPI(
     title="爱南宁健康码 API",

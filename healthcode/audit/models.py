@@ -1,7 +1,9 @@
 """The audit log: append-only records of declarations, check-ins, colour changes and
-every view of unmasked personal data."""
+every view of unmasked personal data, linked by a hash chain (see `chain.py`)."""
 
 from __future__ import annotations
+
+import json
 
 from django.conf import settings
 from django.db import models
@@ -17,7 +19,14 @@ class AppendOnlyError(Exception):
 
 class AuditQuerySet(models.QuerySet["AuditRecord"]):
     def update(self, **kwargs: object) -> int:
+        # The one change allowed: deleting an account clears the actor link (SET_NULL). The
+        # chain covers `actor_ref`, the actor's id as written, so the chain stays intact.
+        if kwargs == {"actor": None}:
+            return super().update(**kwargs)
         raise AppendOnlyError("audit records are append-only")
+
+    def bulk_create(self, *args: object, **kwargs: object) -> list[AuditRecord]:
+        raise AppendOnlyError("audit records are appended one at a time, through audit()")
 
     def delete(self) -> tuple[int, dict[str, int]]:
         raise AppendOnlyError("audit records are append-only")
@@ -35,6 +44,10 @@ class AuditRecord(models.Model):
     subject_id = models.CharField(_("对象"), max_length=64, blank=True, db_index=True)
     detail = models.JSONField(_("详情"), default=dict, blank=True)
     ip = models.GenericIPAddressField(null=True, blank=True)
+    # The actor's id as written; `actor` is cleared when the account is deleted, this is not.
+    actor_ref = models.PositiveBigIntegerField(null=True, blank=True, editable=False)
+    prev_hash = models.CharField(max_length=64, blank=True, editable=False)
+    hash = models.CharField(max_length=64, blank=True, editable=False, db_index=True)
 
     objects = AuditQuerySet.as_manager()
 
@@ -49,7 +62,27 @@ class AuditRecord(models.Model):
     def save(self, *args: object, **kwargs: object) -> None:
         if self.pk is not None:
             raise AppendOnlyError("audit records are append-only")
-        super().save(*args, **kwargs)
+        from django.db import transaction
+
+        from healthcode.audit import chain
+
+        with transaction.atomic():
+            chain.lock_chain()
+            last = AuditRecord.objects.order_by("-id").values_list("hash", flat=True).first()
+            self.actor_ref = self.actor_id
+            self.prev_hash = last or chain.GENESIS
+            self.hash = chain.record_hash(
+                prev_hash=self.prev_hash,
+                at=self.at,
+                actor_id=self.actor_ref,
+                action=self.action,
+                subject_type=self.subject_type,
+                subject_id=self.subject_id,
+                # Hash what the database will give back (JSON round trip: tuples become lists).
+                detail=json.loads(json.dumps(self.detail if self.detail is not None else {})),
+                ip=self.ip,
+            )
+            super().save(*args, **kwargs)
 
     def delete(self, *args: object, **kwargs: object) -> tuple[int, dict[str, int]]:
         raise AppendOnlyError("audit records are append-only")

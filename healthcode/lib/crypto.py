@@ -63,3 +63,14 @@ def blind_index(value: str, *, purpose: str) -> str:
     key the index reveals nothing (ID numbers have too little entropy for a plain hash)."""
     key = _derive(settings.BLIND_INDEX_KEY, b"healthcode blind index " + purpose.encode())
     return hmac.new(key, value.strip().upper().encode(), hashlib.sha256).hexdigest()
+
+
+def current_field_kid() -> str:
+    """The id of the key that encrypts new values (the first of FIELD_ENCRYPTION_KEYS)."""
+    return _keys(settings.FIELD_ENCRYPTION_KEYS)[0]
+
+
+def field_kid(token: str) -> str:
+    """The id of the key an encrypted value was written under ("" when not one of ours)."""
+    kid, sep, _body = token.partition("$")
+    return kid if sep else ""

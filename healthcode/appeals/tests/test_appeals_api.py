@@ -300,3 +300,17 @@ def test_it_puts_unassignable_appeals_in_the_city_queue(appellant, fever_code, c
     api.post(f"/admin/appeals/{appeal_id}/start", {})
     assert Appeal.objects.get().assigned_to == city_admin
     admin("13800000299", "reviewer", "450103")
+
+
+def test_it_deletes_attachment_files_with_the_codes(appellant, fever_code, appeals_dir):
+    """The privacy hook removes the files of appeals about deleted codes."""
+    from healthcode.appeals.models import AppealAttachment
+    from healthcode.appeals.privacy_hooks import forget_codes
+    from healthcode.appeals.services import attachment_path
+
+    r = post_appeal(appellant, fever_code, files=[png("a.png"), png("b.png")])
+    assert r.status_code == 201, r.content
+    paths = [attachment_path(a) for a in AppealAttachment.objects.all()]
+    assert len(paths) == 2 and all(p.exists() for p in paths)
+    assert forget_codes([fever_code.pk]) == {"appeal attachment files": 2}
+    assert not any(p.exists() for p in paths)

@@ -275,7 +275,9 @@ def test_it_matches_a_large_list_without_a_query_per_row(
         )
         for n in range(1498)
     ]
-    with django_assert_max_num_queries(60):
+    # The bound is what matters, not its value: a fixed number of queries for 1,500 rows (each
+    # matched code's re-derivation, audit with its hash chain and notification add a few).
+    with django_assert_max_num_queries(80):
         batch = lists.import_official_list(actor=city_admin, file=csv_upload(rows))
     assert (batch.rows, batch.matched, batch.unmatched) == (1500, 2, 1498)
     assert len(batch.unmatched_rows) == 1498
