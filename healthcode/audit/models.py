@@ -86,3 +86,17 @@ class AuditRecord(models.Model):
 
     def delete(self, *args: object, **kwargs: object) -> tuple[int, dict[str, int]]:
         raise AppendOnlyError("audit records are append-only")
+
+
+class AuditedCode(models.Model):
+    """A health code that an audited view or export showed (a roster page, a roster export):
+    how "who viewed my data" finds the records that do not name one code as their subject."""
+
+    record = models.ForeignKey(AuditRecord, on_delete=models.CASCADE, related_name="codes")
+    code = models.ForeignKey("codes.HealthCode", on_delete=models.CASCADE, related_name="+")
+
+    class Meta:
+        indexes = [models.Index(fields=["code", "record"])]
+
+    def __str__(self) -> str:
+        return f"audit {self.record_id} showed code {self.code_id}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from healthcode.audit.models import AuditRecord
@@ -29,3 +30,22 @@ def audit(
         detail=detail or {},
         ip=ip,
     )
+
+
+def link_codes(record: AuditRecord, code_ids: Iterable[int], *, batch_size: int = 5000) -> int:
+    """Record which codes an audited view or export showed (in batches: an export may hold a
+    million). Returns how many were linked."""
+    from healthcode.audit.models import AuditedCode
+
+    linked = 0
+    batch: list[AuditedCode] = []
+    for code_id in code_ids:
+        batch.append(AuditedCode(record=record, code_id=code_id))
+        if len(batch) >= batch_size:
+            AuditedCode.objects.bulk_create(batch)
+            linked += len(batch)
+            batch = []
+    if batch:
+        AuditedCode.objects.bulk_create(batch)
+        linked += len(batch)
+    return linked

@@ -32,7 +32,7 @@ from django.utils.translation import gettext as _
 
 from healthcode.accounts.permissions import codes_in_scope, may_unmask, require_oversight
 from healthcode.audit.choices import AuditAction
-from healthcode.audit.services import audit
+from healthcode.audit.services import audit, link_codes
 from healthcode.codes.choices import Color
 from healthcode.codes.services import id_number_index
 from healthcode.enterprises import industries
@@ -775,7 +775,7 @@ def roster_page(*, user: Any, request: RosterRequest, ip: str | None = None) -> 
     window = queryset[start : start + request.page_size]
     rows = list(roster_rows(window, masked=masked, chunk_size=request.page_size))
     if not masked:
-        audit(
+        record = audit(
             action=AuditAction.UNMASKED_VIEW,
             actor=user,
             ip=ip,
@@ -786,6 +786,8 @@ def roster_page(*, user: Any, request: RosterRequest, ip: str | None = None) -> 
                 "rows": len(rows),
             },
         )
+        # Which people were shown, so each can see it under "who viewed my data".
+        link_codes(record, window.values_list("pk", flat=True))
     return RosterPage(
         rows=rows,
         count=count,

@@ -31,7 +31,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from healthcode.audit.choices import AuditAction
-from healthcode.audit.services import audit
+from healthcode.audit.services import audit, link_codes
 from healthcode.backoffice.roster import (
     RosterFilter,
     column_headers,
@@ -112,7 +112,7 @@ def export_roster(
     queryset = roster_queryset(actor, filters)
     count = queryset.count()
     now = timezone.now()
-    audit(
+    record = audit(
         action=AuditAction.EXPORT,
         actor=actor,
         ip=ip,
@@ -125,6 +125,9 @@ def export_roster(
             "job": job_id,
         },
     )
+    if not masked:
+        # Which people an unmasked file holds, so each can see it under "who viewed my data".
+        link_codes(record, queryset.values_list("pk", flat=True).iterator(chunk_size=5000))
     export = Export(
         kind="roster",
         format=fmt,

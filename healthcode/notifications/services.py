@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from healthcode.audit.choices import AuditAction
-from healthcode.audit.models import AuditRecord
+from healthcode.audit.models import AuditedCode, AuditRecord
 from healthcode.audit.services import audit
 from healthcode.backoffice.models import AdminRole
 from healthcode.codes.choices import Relation
@@ -174,9 +174,9 @@ def _roles_at(roles: list[AdminRole], at: datetime) -> list[AdminRole]:
 def data_view_records(user: Any) -> QuerySet[AuditRecord]:
     """Audit records of other people viewing the account's codes unmasked or exporting them:
     views and exports whose subject is one of the account's codes, and exports of an
-    enterprise's employees or attendance where one of the codes is an employee. Roster pages
-    and roster exports of the back office record only their filters and counts, not each code,
-    so they cannot be attributed to a person here. The account's own views are left out."""
+    enterprise's employees or attendance where one of the codes is an employee, and back-office
+    roster pages and exports shown unmasked that held one of the codes. The account's own
+    views are left out."""
     from healthcode.enterprises.models import Employee
 
     if not getattr(user, "is_authenticated", False):
@@ -199,8 +199,13 @@ def data_view_records(user: Any) -> QuerySet[AuditRecord]:
         subject_id__in=enterprise_ids,
         detail__what__in=ENTERPRISE_EXPORTS,
     )
+    # Roster pages and roster exports shown unmasked name the codes they showed (AuditedCode).
+    roster_views = Q(
+        action__in=DATA_VIEW_ACTIONS,
+        pk__in=AuditedCode.objects.filter(code__account=user).values("record_id"),
+    )
     return (
-        AuditRecord.objects.filter(touches_codes | enterprise_exports)
+        AuditRecord.objects.filter(touches_codes | enterprise_exports | roster_views)
         .exclude(actor=user)
         .select_related("actor")
         .order_by("-at", "-id")

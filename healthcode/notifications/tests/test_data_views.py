@@ -93,3 +93,31 @@ def test_it_shows_an_empty_page(resident):
     client.force_login(resident)
     html = client.get("/messages/views").content.decode()
     assert 'id="data-views-empty"' in html and 'id="data-views"' not in html
+
+
+def test_it_lists_unmasked_roster_pages_and_exports_that_held_my_code(resident, city_admin):
+    """A city admin's unmasked roster page and unmasked roster export both held the resident's
+    code: both are listed; a masked page is not."""
+    from healthcode.testing import AdminApiClient
+
+    admin = AdminApiClient(city_admin)
+    assert admin.get("/admin/roster?page_size=100").status_code == 200  # masked: not a view
+    assert ApiClient(resident).get("/me/data-views").json()["items"] == []
+
+    assert admin.get("/admin/roster?page_size=100&unmask=1").status_code == 200
+    export = admin.get("/admin/roster/export?format=csv&unmask=1")
+    assert export.status_code == 200
+    b"".join(export.streaming_content)
+
+    items = ApiClient(resident).get("/me/data-views").json()["items"]
+    assert sorted(i["action"] for i in items) == ["export", "unmasked_view"]
+    assert all(i["viewer"] != city_admin.phone for i in items)
+
+
+def test_it_does_not_list_roster_views_that_did_not_hold_my_code(resident, other_district_admin):
+    """A district admin of another district never had the resident's code on a page."""
+    from healthcode.testing import AdminApiClient
+
+    r = AdminApiClient(other_district_admin).get("/admin/roster?page_size=100&unmask=1")
+    assert r.status_code == 200
+    assert ApiClient(resident).get("/me/data-views").json()["items"] == []
