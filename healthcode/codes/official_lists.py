@@ -58,8 +58,8 @@ from healthcode.enterprises.imports import (
     _cell_text,
     _csv_cells,
     _excel_serial_date,
-    _normalise_header,
     _xlsx_cells,
+    map_header,
 )
 from healthcode.lib.errors import ApiError
 from healthcode.lib.masking import mask_id_number, mask_name
@@ -102,7 +102,6 @@ COLUMNS: tuple[Column, ...] = (
     Column("note", gettext_lazy("备注"), "备注", ("备注", "note", "remarks")),
 )
 _COLUMN_BY_KEY = {c.key: c for c in COLUMNS}
-_HEADER_TO_KEY = {_normalise_header(a): c.key for c in COLUMNS for a in c.aliases}
 
 
 def _kind_key(text: str) -> str:
@@ -236,34 +235,7 @@ def _header_hint() -> str:
 
 
 def _header_map(header: Iterable[Any]) -> dict[int, str]:
-    """Column index → field key, or ImportRejected naming the missing, unknown or repeated
-    columns (the employee import's rule, over these columns)."""
-    mapping: dict[int, str] = {}
-    unknown: list[str] = []
-    repeated: list[str] = []
-    for index, cell in enumerate(header):
-        text = _cell_text(cell)
-        if not text:
-            continue
-        key = _HEADER_TO_KEY.get(_normalise_header(text))
-        if key is None:
-            unknown.append(text)
-        elif key in mapping.values():
-            repeated.append(text)
-        else:
-            mapping[index] = key
-    messages = []
-    missing = [column_label(c.key) for c in COLUMNS if c.required and c.key not in mapping.values()]
-    if missing:
-        messages.append(_("缺少必需的列：%(columns)s。") % {"columns": "、".join(missing)})
-    if unknown:
-        messages.append(_("无法识别的列：%(columns)s。") % {"columns": "、".join(unknown[:10])})
-    if repeated:
-        messages.append(_("列重复：%(columns)s。") % {"columns": "、".join(repeated)})
-    if messages:
-        messages.append(_header_hint())
-        raise ImportRejected(messages)
-    return mapping
+    return map_header(header, COLUMNS)
 
 
 def parse_rows(name: str, raw: bytes) -> tuple[list[ListRow], list[RowErrors]]:

@@ -16,7 +16,7 @@ import io
 import re
 import unicodedata
 import zipfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -275,9 +275,11 @@ def _cell_text(value: Any) -> str:
     return str(value).strip().strip("\u200b\ufeff").strip()
 
 
-def _header_map(header: tuple[Any, ...] | list[Any]) -> dict[int, str]:
-    """Column index → field key, or ImportRejected naming the missing, unknown or repeated
-    columns."""
+def map_header(header: Iterable[Any], columns: Sequence[Column]) -> dict[int, str]:
+    """Column index → field key for a file's header row over `columns` (headers matched by
+    their aliases, Chinese or English), or ImportRejected naming the missing, unknown or
+    repeated columns. Shared by every importer (employees, official lists)."""
+    header_to_key = {_normalise_header(a): c.key for c in columns for a in c.aliases}
     mapping: dict[int, str] = {}
     unknown: list[str] = []
     repeated: list[str] = []
@@ -285,7 +287,7 @@ def _header_map(header: tuple[Any, ...] | list[Any]) -> dict[int, str]:
         text = _cell_text(cell)
         if not text:
             continue
-        key = _HEADER_TO_KEY.get(_normalise_header(text))
+        key = header_to_key.get(_normalise_header(text))
         if key is None:
             unknown.append(text)
         elif key in mapping.values():
@@ -293,7 +295,7 @@ def _header_map(header: tuple[Any, ...] | list[Any]) -> dict[int, str]:
         else:
             mapping[index] = key
     messages = []
-    missing = [column_label(c.key) for c in COLUMNS if c.required and c.key not in mapping.values()]
+    missing = [str(c.label) for c in columns if c.required and c.key not in mapping.values()]
     if missing:
         messages.append(_("缺少必需的列：%(columns)s。") % {"columns": "、".join(missing)})
     if unknown:
@@ -303,10 +305,14 @@ def _header_map(header: tuple[Any, ...] | list[Any]) -> dict[int, str]:
     if messages:
         messages.append(
             _("第 1 行应为表头：%(columns)s（可下载模板填写）。")
-            % {"columns": "、".join(c.header for c in COLUMNS)}
+            % {"columns": "、".join(c.header for c in columns)}
         )
         raise ImportRejected(messages)
     return mapping
+
+
+def _header_map(header: tuple[Any, ...] | list[Any]) -> dict[int, str]:
+    return map_header(header, COLUMNS)
 
 
 def _rows_from_cells(cells: Iterable[Any], *, xlsx: bool) -> list[ParsedRow]:
