@@ -176,21 +176,25 @@ def code_in_scope(user: User, public_id: object) -> HealthCode:
     return get_object_or_404(codes_in_scope(user), public_id=public_id)
 
 
-def reviewable_codes(user: User) -> QuerySet[HealthCode]:
-    """Codes a reviewer (or an admin of the district, or a city admin) may review: yellow
-    and red codes in scope. Industry admins oversee enterprises, not reviews."""
+def review_scope(user: User) -> QuerySet[HealthCode]:
+    """The codes whose reviews and appeals an account handles, whatever their colour: all for
+    a city admin; those of its district for a reviewer or a district admin. Industry admins
+    oversee enterprises, not reviews; everyone else: none."""
     from healthcode.codes.models import HealthCode
 
     if not getattr(user, "is_authenticated", False):
         return HealthCode.objects.none()
     if is_city_admin(user):
-        qs = HealthCode.objects.all()
-    else:
-        districts = [
-            r.district_id for r in admin_roles(user) if r.kind in ("district_admin", "reviewer")
-        ]
-        qs = HealthCode.objects.filter(district_id__in=districts)
-    return qs.filter(color__in=["yellow", "red"])
+        return HealthCode.objects.all()
+    districts = [
+        r.district_id for r in admin_roles(user) if r.kind in ("district_admin", "reviewer")
+    ]
+    return HealthCode.objects.filter(district_id__in=districts)
+
+
+def reviewable_codes(user: User) -> QuerySet[HealthCode]:
+    """Codes an account may review now: the yellow and red codes of its review scope."""
+    return review_scope(user).filter(color__in=["yellow", "red"])
 
 
 def may_unmask(user: User) -> bool:

@@ -30,7 +30,7 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from healthcode.accounts.permissions import admin_roles, is_city_admin
+from healthcode.accounts.permissions import review_scope
 from healthcode.appeals.choices import OPEN_STATUSES, AppealStatus, AppealSubject
 from healthcode.appeals.models import NOTE_MAX, TEXT_MAX, Appeal, AppealAttachment
 from healthcode.audit.choices import AuditAction
@@ -147,21 +147,10 @@ def _store(appeal: Appeal, uploads: list[_Upload]) -> list[Path]:
 # --- Scope ----------------------------------------------------------------------------------
 
 
-def _review_districts(user: Any) -> list[str]:
-    return [
-        r.district_id for r in admin_roles(user) if r.kind in ("district_admin", "reviewer")
-    ]
-
-
 def appeals_in_scope(user: Any) -> QuerySet[Appeal]:
-    """Appeals an authority handles: all for a city admin; those on codes of its district
-    for a reviewer or district admin. Industry admins and everyone else: none. (Mirrors
-    accounts.permissions.reviewable_codes without the colour filter.)"""
-    if not getattr(user, "is_authenticated", False):
-        return Appeal.objects.none()
-    if is_city_admin(user):
-        return Appeal.objects.all()
-    return Appeal.objects.filter(code__district_id__in=_review_districts(user))
+    """Appeals an authority handles: those on the codes of its review scope
+    (accounts.permissions.review_scope)."""
+    return Appeal.objects.filter(code__in=review_scope(user))
 
 
 def appeal_in_scope(user: Any, appeal_id: object) -> Appeal:

@@ -29,7 +29,7 @@ import hashlib
 import io
 import re
 import unicodedata
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -48,17 +48,14 @@ from healthcode.audit.services import audit
 from healthcode.codes.choices import ChangeCause, OfficialListKind
 from healthcode.codes.forms import clean_id_number
 from healthcode.codes.models import HealthCode, OfficialListEntry, OfficialListImport
+from healthcode.enterprises import imports
 from healthcode.enterprises.imports import (
     _DATE_RE,
-    _OLE2_MAGIC,
-    _ZIP_MAGIC,
     Column,
     ImportRejected,
     RowErrors,
     _cell_text,
-    _csv_cells,
     _excel_serial_date,
-    _xlsx_cells,
     map_header,
 )
 from healthcode.lib.errors import ApiError
@@ -189,43 +186,11 @@ def require_list_admin(user: Any) -> None:
 # --- Reading the file -------------------------------------------------------------------------
 
 
-def _too_large_message() -> str:
-    return _("文件不能超过 %(mb)d MB：请拆分成几个文件分批导入。") % {
-        "mb": MAX_BYTES // (1024 * 1024)
-    }
-
-
 def read_upload(file: Any) -> tuple[str, bytes]:
-    """The upload's name and bytes, refusing an empty or too large file before reading it."""
-    name = getattr(file, "name", "") or ""
-    size = getattr(file, "size", None)
-    if size is not None and size > MAX_BYTES:
-        raise ImportRejected([_too_large_message()])
-    raw = file.read(MAX_BYTES + 1)
-    if len(raw) > MAX_BYTES:
-        raise ImportRejected([_too_large_message()])
-    if not raw:
-        raise ImportRejected([_("文件是空的：请使用模板填写名单后再上传。")])
-    return name, raw
-
-
-def _cells(name: str, raw: bytes) -> tuple[bool, Iterator[Any]]:
-    """(is_xlsx, the rows of cells), sniffed by content then extension, as the employee
-    import does (`imports.parse_file`)."""
-    lower = name.lower()
-    if raw.startswith(_ZIP_MAGIC):
-        return True, _xlsx_cells(raw)
-    if raw.startswith(_OLE2_MAGIC) or lower.endswith(".xls"):
-        raise ImportRejected(
-            [
-                _(
-                    "不支持 Excel 97-2003（.xls）文件：请在 Excel 中另存为 .xlsx 或 CSV（UTF-8）后上传。"
-                )
-            ]
-        )
-    if lower.endswith(".xlsx"):
-        raise ImportRejected([_("文件扩展名是 .xlsx，但内容不是 Excel 工作簿：请重新导出后上传。")])
-    return False, _csv_cells(raw)
+    """The upload's name and bytes (the importers' shared reader, with this list's limit)."""
+    return imports.read_upload(
+        file, max_bytes=MAX_BYTES, empty_message=_("文件是空的：请使用模板填写名单后再上传。")
+    )
 
 
 def _header_hint() -> str:
@@ -242,7 +207,7 @@ def parse_rows(name: str, raw: bytes) -> tuple[list[ListRow], list[RowErrors]]:
     """Read and check every row of the file: the valid rows and the bad ones (row number as
     the spreadsheet shows it, the header being row 1; reasons per field). Raises
     ImportRejected for a file that cannot be read, has the wrong headers, no rows or too many."""
-    xlsx, cells = _cells(name, raw)
+    xlsx, cells = imports.file_cells(name, raw)
     iterator = iter(cells)
     header = next(iterator, None)
     if header is None or not any(_cell_text(c) for c in header):

@@ -153,33 +153,37 @@ class ParsedFile:
 # --- Reading files ----------------------------------------------------------------------------
 
 
-def read_upload(file: Any) -> tuple[str, bytes]:
-    """The upload's name and bytes, refusing an empty or too large file before reading it."""
+def read_upload(
+    file: Any, *, max_bytes: int | None = None, empty_message: str | None = None
+) -> tuple[str, bytes]:
+    """The upload's name and bytes, refusing an empty or too large file before reading it.
+    Shared by every importer (employees, official lists), each with its own size limit."""
+    max_bytes = MAX_BYTES if max_bytes is None else max_bytes
     name = getattr(file, "name", "") or ""
     size = getattr(file, "size", None)
-    if size is not None and size > MAX_BYTES:
-        raise ImportRejected([_too_large_message()])
-    raw = file.read(MAX_BYTES + 1)
-    if len(raw) > MAX_BYTES:
-        raise ImportRejected([_too_large_message()])
+    if size is not None and size > max_bytes:
+        raise ImportRejected([_too_large_message(max_bytes)])
+    raw = file.read(max_bytes + 1)
+    if len(raw) > max_bytes:
+        raise ImportRejected([_too_large_message(max_bytes)])
     if not raw:
-        raise ImportRejected([_("文件是空的：请使用模板填写员工后再上传。")])
+        raise ImportRejected([empty_message or _("文件是空的：请使用模板填写员工后再上传。")])
     return name, raw
 
 
-def _too_large_message() -> str:
+def _too_large_message(max_bytes: int | None = None) -> str:
+    max_bytes = MAX_BYTES if max_bytes is None else max_bytes
     return _("文件不能超过 %(mb)d MB：请拆分成几个文件分批导入。") % {
-        "mb": MAX_BYTES // (1024 * 1024)
+        "mb": max_bytes // (1024 * 1024)
     }
 
 
-def parse_file(name: str, raw: bytes) -> ParsedFile:
-    """Read the rows of an XLSX or CSV file (detected by content, then by extension) and turn
-    their cells into the values `check_employee` takes. Raises ImportRejected for a file that
-    cannot be read, has the wrong headers, no data rows or too many."""
+def file_cells(name: str, raw: bytes) -> tuple[bool, Iterator[Any]]:
+    """(is_xlsx, the rows of cells) of an XLSX or CSV upload, detected by content, then by
+    extension; ImportRejected for .xls or a file that only pretends to be .xlsx."""
     lower = name.lower()
     if raw.startswith(_ZIP_MAGIC):
-        return ParsedFile("xlsx", _rows_from_cells(_xlsx_cells(raw), xlsx=True))
+        return True, _xlsx_cells(raw)
     if raw.startswith(_OLE2_MAGIC) or lower.endswith(".xls"):
         raise ImportRejected(
             [
@@ -190,7 +194,15 @@ def parse_file(name: str, raw: bytes) -> ParsedFile:
         )
     if lower.endswith(".xlsx"):
         raise ImportRejected([_("文件扩展名是 .xlsx，但内容不是 Excel 工作簿：请重新导出后上传。")])
-    return ParsedFile("csv", _rows_from_cells(_csv_cells(raw), xlsx=False))
+    return False, _csv_cells(raw)
+
+
+def parse_file(name: str, raw: bytes) -> ParsedFile:
+    """Read the rows of an XLSX or CSV file and turn their cells into the values
+    `check_employee` takes. Raises ImportRejected for a file that cannot be read, has the
+    wrong headers, no data rows or too many."""
+    xlsx, cells = file_cells(name, raw)
+    return ParsedFile("xlsx" if xlsx else "csv", _rows_from_cells(cells, xlsx=xlsx))
 
 
 def _xlsx_cells(raw: bytes) -> Iterator[tuple[Any, ...]]:
