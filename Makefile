@@ -51,5 +51,10 @@ demo: $(STAMP)
 test: $(STAMP)
 	VENV=$(VENV) scripts/test.sh $(PYTEST_ARGS)
 
+# Every benchmark (bench/run.py): its own PostgreSQL clusters (scripts/pg.sh), gunicorn and the
+# wrk load generator on 127.0.0.1; results in bench/results/. wrk comes from Debian.
 bench: $(STAMP)
-	@if [ -f bench/run.py ]; then $(PY) bench/run.py; else echo "no bench/run.py yet"; fi
+	@command -v wrk >/dev/null || { \
+		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq --no-install-recommends wrk; \
+		else echo "wrk not found: sudo apt-get install wrk" >&2; exit 1; fi; }
+	$(PY) bench/run.py

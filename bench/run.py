@@ -1,11 +1,17 @@
-"""Benchmarks of the pure core, each against a baseline measured in the same run.
+"""`make bench`: every benchmark, each against a baseline measured in the same run.
 
-- token verification (healthcode.lib.codec.decode) against the raw `cryptography` ES256
-  verification of the same signature: the ratio (goal ≥ 80 %);
-- the colour rules engine: decisions per second for typical codes.
-
-Prints a table and writes bench/results/core.json with the machine's description.
-The full-stack benchmarks (HTTP, PostgreSQL, exports) come with the performance issue.
+In this process (bench/results/core.json):
+- token signing and verification (healthcode.lib.codec) against the raw `cryptography` ES256
+  signature and verification: the ratios (goal ≥ 80 %);
+- the colour rules engine: decisions per second for typical codes;
+- the 10,000-row employee import (bench/import_employees.py).
+Then, each in a process of its own with its own PostgreSQL cluster:
+- bench/scale.py (bench/results/scale.json): the 1,000,000-resident population by COPY against
+  raw COPY, check-in ingestion through the service against COPY, the sweep, the full
+  re-derivation, the 1,000,000-row roster export (XLSX, CSV) and the rule-set dry run;
+- bench/http_load.py (bench/results/http.json): scans and check-ins under gunicorn against a bare
+  Django JSON view and a minimal read-one-row-insert-one-row view on the same server.
+BENCH_RESIDENTS / BENCH_ENTERPRISES / BENCH_DAYS shrink the population for a quick run.
 """
 
 from __future__ import annotations
@@ -62,9 +68,18 @@ def bench_tokens() -> dict[str, float]:
     def ours() -> None:
         codec.decode(token, public, now=now)
 
+    def raw_sign() -> None:
+        key.sign(message, ec.ECDSA(hashes.SHA256()))
+
+    def our_sign() -> None:
+        codec.encode(claims, key, kid)
+
     raw_rate, our_rate = rate(raw), rate(ours)
+    raw_sign_rate, our_sign_rate = rate(raw_sign), rate(our_sign)
     return {"raw_es256_verify_per_s": raw_rate, "token_decode_per_s": our_rate,
-            "ratio": our_rate / raw_rate, "token_chars": len(token)}
+            "ratio": our_rate / raw_rate, "token_chars": len(token),
+            "raw_es256_sign_per_s": raw_sign_rate, "token_encode_per_s": our_sign_rate,
+            "sign_ratio": our_sign_rate / raw_sign_rate}
 
 
 def bench_rules() -> dict[str, float]:
@@ -96,33 +111,44 @@ def bench_rules() -> dict[str, float]:
     }
 
 
-def main() -> None:
-    # import_employees.run() sets up Django in this process; roster_export.run() works in
-    # subprocesses (BENCH_ROSTER_ROWS sets its size, 1,000,000 by default).
-    from bench import import_employees, roster_export
+def machine_description() -> dict[str, object]:
+    """What the figures were measured on: CPU model, cores, memory, load, versions."""
+    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")), platform.processor())
+    mem_kb = next(int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines()
+                  if line.startswith("MemTotal"))
+    return {"python": platform.python_version(), "machine": platform.machine(), "cpu_model": cpu,
+            "cpus": os.cpu_count(), "memory_gb": round(mem_kb / 1024 / 1024, 1),
+            "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
+            "measured_at": datetime.now(UTC).isoformat(timespec="seconds")}
 
+
+def main() -> None:
+    # import_employees.run() sets up Django in this process (a SQLite file of its own).
+    from bench import import_employees
+
+    machine = machine_description()
     results = {"tokens": bench_tokens(), "rules": bench_rules(), "import": import_employees.run()}
-    results["roster_export"] = roster_export.run()
     t, r = results["tokens"], results["rules"]
     print(f"{'figure':<44}{'value':>14}")
     print(f"{'raw ES256 verify (cryptography) /s':<44}{t['raw_es256_verify_per_s']:>14,.0f}")
     print(f"{'token decode + verify (codec) /s':<44}{t['token_decode_per_s']:>14,.0f}")
     print(f"{'  ratio to raw (goal >= 0.80)':<44}{t['ratio']:>14.2f}")
+    print(f"{'raw ES256 sign (cryptography) /s':<44}{t['raw_es256_sign_per_s']:>14,.0f}")
+    print(f"{'token encode + sign (codec) /s':<44}{t['token_encode_per_s']:>14,.0f}")
+    print(f"{'  ratio to raw':<44}{t['sign_ratio']:>14.2f}")
     print(f"{'rules.decide, Hubei + 14 check-ins /s':<44}{r['decide_hubei_14_checkins_per_s']:>14,.0f}")
     print(f"{'rules.decide, local green /s':<44}{r['decide_local_green_per_s']:>14,.0f}")
     secs = 1_000_000 / r["decide_hubei_14_checkins_per_s"]
     print(f"{'  1,000,000 such decisions would take (s)':<44}{secs:>14.1f}")
     import_employees.print_table(results["import"])
-    roster_export.print_table(results["roster_export"])
-    machine = {"python": platform.python_version(), "machine": platform.machine(),
-               "processor": platform.processor(), "cpus": os.cpu_count(),
-               "measured_at": datetime.now(UTC).isoformat(timespec="seconds")}
     out = ROOT / "bench" / "results" / "core.json"
     out.write_text(json.dumps({"machine": machine, **results}, indent=2) + "\n")
     print(f"written {out.relative_to(ROOT)}")
-    # The rule-set dry run over 1,000,000 codes sets up Django on its own database: a process
-    # of its own (BENCH_CODES=100000 for a quick run).
-    subprocess.run([sys.executable, str(ROOT / "bench" / "rule_dry_run.py")], check=True)
+    # PostgreSQL and gunicorn: processes of their own, one after the other (2 cores).
+    for script in ("scale.py", "http_load.py"):
+        print(f"\n==> bench/{script}", flush=True)
+        subprocess.run([sys.executable, str(ROOT / "bench" / script)], check=True)
 
 
 if __name__ == "__main__":

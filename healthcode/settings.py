@@ -43,6 +43,9 @@ def _secret(env_name: str, dev_name: str, nbytes: int = 32) -> str:
 
 
 SECRET_KEY = _secret("HEALTHCODE_SECRET_KEY", "secret-key", 48)
+# Rotation (docs/deploy.md): the previous keys, comma-separated, still accepted for sessions and
+# signed values while they expire; new ones are made with SECRET_KEY.
+SECRET_KEY_FALLBACKS = [k for k in envsecret("HEALTHCODE_SECRET_KEY_FALLBACKS").split(",") if k]
 # Field encryption keys for ID numbers: "kid:base64key[,kid:base64key...]", the first one encrypts.
 FIELD_ENCRYPTION_KEYS = _secret("HEALTHCODE_FIELD_KEYS", "field-keys", 32)
 BLIND_INDEX_KEY = _secret("HEALTHCODE_BLIND_INDEX_KEY", "blind-index-key", 32)
@@ -70,11 +73,14 @@ INSTALLED_APPS = [
     "healthcode.credit",
     "healthcode.privacy",
     "django_tasks_db",
+    "healthcode.ops",
     "healthcode.api",
     "healthcode.front",
 ]
 
 MIDDLEWARE = [
+    # First: it times, counts and logs every request, whatever answers it (request id echoed).
+    "healthcode.ops.middleware.RequestMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "healthcode.lib.middleware.PermissionsPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -110,7 +116,8 @@ TEMPLATES = [
 
 DATABASES = {
     "default": dj_database_url.parse(
-        envstr("DATABASE_URL", f"sqlite:///{VAR_DIR / 'healthcode.sqlite3'}"),
+        # A secret (it may hold the password): DATABASE_URL_FILE works too.
+        envsecret("DATABASE_URL", f"sqlite:///{VAR_DIR / 'healthcode.sqlite3'}"),
         conn_max_age=envint("HEALTHCODE_DB_CONN_MAX_AGE", 0),
     )
 }
@@ -141,7 +148,16 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "/static/"
-STATIC_ROOT = VAR_DIR / "static"
+# Where collectstatic puts the files that nginx serves (docs/deploy.md).
+STATIC_ROOT = Path(envstr("HEALTHCODE_STATIC_ROOT", str(VAR_DIR / "static")))
+# Production: file names carry a hash of their content (app.3f2a9c1b7d4e.css), so nginx and
+# WhiteNoise can let browsers cache them for a year. Needs `collectstatic` before the server
+# starts (a page naming a file missing from the manifest is an error), hence off by default.
+if envbool("HEALTHCODE_STATIC_MANIFEST", False):
+    STORAGES = {
+        "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.ManifestStaticFilesStorage"},
+    }
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
@@ -161,6 +177,8 @@ X_FRAME_OPTIONS = "DENY"
 if envbool("HEALTHCODE_TRUST_X_FORWARDED_PROTO", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = envbool("HEALTHCODE_SSL_REDIRECT", False)
+# Probes and the metrics scraper talk plain HTTP to the app server, past the TLS proxy.
+SECURE_REDIRECT_EXEMPT = [r"^livez$", r"^healthz$", r"^readyz$", r"^metrics$"]
 # HSTS goes out on HTTPS responses only; on by default wherever cookies are marked secure.
 SECURE_HSTS_SECONDS = envint("HEALTHCODE_HSTS_SECONDS", 365 * 24 * 3600 if SESSION_COOKIE_SECURE else 0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = envbool("HEALTHCODE_HSTS_INCLUDE_SUBDOMAINS", False)
@@ -183,11 +201,55 @@ SECURE_CSP = {
     "frame-ancestors": ["'none'"],
 }
 
-CACHES = {
-    "default": {
-        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
-        "LOCATION": "healthcode",
+# --- Cache and rate limits -----------------------------------------------------------------
+# Redis when configured (shared by every app server: rate-limit counters count across them),
+# else each process's own memory. The URL may hold a password: HEALTHCODE_REDIS_URL_FILE works.
+HEALTHCODE_REDIS_URL = envsecret("HEALTHCODE_REDIS_URL")
+if HEALTHCODE_REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": HEALTHCODE_REDIS_URL,
+            "KEY_PREFIX": "healthcode",
+            "OPTIONS": {
+                "parser_class": "redis.connection._HiredisParser",
+                # A Redis that is down or slow must not hold requests: rate limits then let
+                # requests through and /readyz reports it.
+                "socket_connect_timeout": 1,
+                "socket_timeout": 1,
+                "health_check_interval": 30,
+            },
+        }
     }
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": "healthcode",
+        }
+    }
+
+# Rate limits of the API (healthcode/lib/throttle.py), "<count>/<period>" with period s, m, h, d
+# or a number of seconds ("20/10s"), "off" to disable one. Fixed windows counted in the cache.
+# They stop floods, not people: a scanner at a gate scans one person every couple of seconds
+# (30 a minute), a family's phone checks in a few codes a day. Each is HEALTHCODE_RATE_<NAME>.
+_RATE_DEFAULTS = {
+    "scan_account": "120/m",  # POST /api/v1/scans per logged-in scanner
+    # Per client address: a carrier-grade NAT or a factory's or campus's one address carries
+    # many people, so these only stop one machine flooding (nginx's per-address zone is alike).
+    "scan_ip": "3000/m",
+    "checkin_account": "30/m",  # POST /api/v1/codes/{id}/checkins per account
+    "checkin_ip": "3000/m",
+    "otp_ip": "20/m",  # POST /api/v1/auth/otp, before the per-phone/per-IP hourly limits
+    "login_ip": "60/m",  # POST /api/v1/auth/token per client address
+}
+# The test suite logs in from 127.0.0.1 hundreds of times a minute: there, limits are off unless
+# the environment or a test (override_settings) sets them.
+HEALTHCODE_RATE_LIMITS = {
+    name: envstr(
+        f"HEALTHCODE_RATE_{name.upper()}", "off" if envbool("HEALTHCODE_TESTING", False) else default
+    )
+    for name, default in _RATE_DEFAULTS.items()
 }
 
 # --- The health-code domain ------------------------------------------------------------------
@@ -236,9 +298,33 @@ HEALTHCODE_CREDIT_BACKOFF_SECONDS = envint("HEALTHCODE_CREDIT_BACKOFF_SECONDS", 
 HEALTHCODE_CREDIT_TIMEOUT_SECONDS = envint("HEALTHCODE_CREDIT_TIMEOUT_SECONDS", 10)
 HEALTHCODE_JOBS_DIR = envstr("HEALTHCODE_JOBS_DIR", str(VAR_DIR / "jobs"))
 
+# --- Operations: logs, metrics ---------------------------------------------------------------
+# JSON lines on stderr (journald) in production: one per request from healthcode.ops.middleware
+# (method, path without query string, route, status, duration, request id), and every other
+# record with the request id of the request it belongs to. Text for development.
+HEALTHCODE_LOG_FORMAT = envstr("HEALTHCODE_LOG_FORMAT", "text" if DEBUG else "json")
+if HEALTHCODE_LOG_FORMAT not in ("json", "text"):
+    raise ImproperlyConfigured("HEALTHCODE_LOG_FORMAT must be json or text")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"request_id": {"()": "healthcode.ops.logs.RequestIdFilter"}},
+    "formatters": {
+        "json": {"()": "healthcode.ops.logs.JsonFormatter"},
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": HEALTHCODE_LOG_FORMAT,
+            "filters": ["request_id"],
+        }
+    },
     "root": {"handlers": ["console"], "level": envstr("HEALTHCODE_LOG_LEVEL", "INFO")},
+    "loggers": {
+        # runserver prints its own line per request in development.
+        "healthcode.request": {"level": "INFO" if HEALTHCODE_LOG_FORMAT == "json" else "WARNING"},
+    },
 }
+# GET /metrics (Prometheus) answers only a bearer token equal to this; without it, 404.
+HEALTHCODE_METRICS_TOKEN = envsecret("HEALTHCODE_METRICS_TOKEN")

@@ -1,4 +1,4 @@
-"""Top-level URLs: pages, the JSON API, the published keys and health checks."""
+"""Top-level URLs: pages, the JSON API, the published keys, health checks and metrics."""
 
 from __future__ import annotations
 
@@ -8,9 +8,13 @@ from django.urls import include, path
 from healthcode.api.urls import api
 from healthcode.codes import views as code_views
 from healthcode.front import views as front_views
+from healthcode.ops import views as ops_views
 
 urlpatterns = [
     path("healthz", front_views.healthz, name="healthz"),
+    path("livez", ops_views.livez, name="livez"),
+    path("readyz", ops_views.readyz, name="readyz"),
+    path("metrics", ops_views.metrics_view, name="metrics"),
     path(".well-known/healthcode/keys", code_views.jwks, name="jwks"),
     path("api/v1/", api.urls),
     path("i18n/", include("django.conf.urls.i18n")),

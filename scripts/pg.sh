@@ -32,12 +32,14 @@ fi
 
 port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
+# Above the kernel's ephemeral range (32768-60999 by default), so that no client connection
+# (a load generator's, say) holds the port we pick.
 free_port() {
   local p
-  for p in $(seq 54329 54429); do
+  for p in $(seq 61000 61100); do
     port_in_use "$p" || { echo "$p"; return; }
   done
-  die "no free port in 54329-54429"
+  die "no free port in 61000-61100"
 }
 
 stop_dir() {

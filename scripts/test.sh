@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole check, as `make test` runs it: lint, Django checks, the suite on SQLite, the suite
-# on a real PostgreSQL 15, then the browser tests. Every phase runs even when an earlier one
+# on a real PostgreSQL 15, the production deployment (gunicorn + PostgreSQL + Redis on loopback),
+# then the browser tests. Every phase runs even when an earlier one
 # failed, so one run shows everything; the exit status is non-zero if any phase failed.
 # The PostgreSQL cluster is removed on every exit path.
 set -uo pipefail
@@ -40,7 +41,17 @@ phase() {
 
 postgres_suite() {
   scripts/pg.sh start || return 1
-  DATABASE_URL=$(scripts/pg.sh url) "${PYTEST[@]}" "${PARALLEL[@]}" -m "not browser" "$@"
+  DATABASE_URL=$(scripts/pg.sh url) "${PYTEST[@]}" "${PARALLEL[@]}" -m "not browser and not deploy" "$@"
+  local status=$?
+  scripts/pg.sh stop
+  return $status
+}
+
+# tests/deploy: the app under gunicorn (deploy/gunicorn.conf.py) on a fresh database of this
+# run's cluster, with a Redis of its own; it stops every process it starts.
+deploy_suite() {
+  scripts/pg.sh start || return 1
+  DATABASE_URL=$(scripts/pg.sh url) "${PYTEST[@]}" -m deploy tests/deploy "$@"
   local status=$?
   scripts/pg.sh stop
   return $status
@@ -51,8 +62,9 @@ phase ruff "$VENV/bin/ruff" check .
 phase check "$PY" manage.py check
 phase migrations "$PY" manage.py makemigrations --check --dry-run
 # The race tests need PostgreSQL's row locks; SQLite serialises every write anyway.
-phase sqlite "${PYTEST[@]}" "${PARALLEL[@]}" -m "not browser and not postgres_only" "$@"
+phase sqlite "${PYTEST[@]}" "${PARALLEL[@]}" -m "not browser and not postgres_only and not deploy" "$@"
 phase postgresql postgres_suite "$@"
+phase deploy deploy_suite "$@"
 phase browser "${PYTEST[@]}" -m browser "$@"
 
 printf '\n==> summary\n'

@@ -10,6 +10,7 @@ from ninja import Field, Router, Schema, Status
 from healthcode.accounts import services
 from healthcode.accounts.auth import bearer_auth, client_ip
 from healthcode.api.schemas import ErrorOut, ErrorsOut
+from healthcode.lib.throttle import rate_limited
 
 router = Router(tags=["auth"])
 
@@ -44,6 +45,7 @@ class TokenOut(Schema):
     description="Sends a 6-digit code valid for 5 minutes. Limited per phone (at least 60 s "
     "apart, a few per hour) and per client address; a refusal is 429 saying how long to wait.",
 )
+@rate_limited("otp")
 def request_code(request: HttpRequest, payload: OtpRequestIn) -> Status[dict[str, str]]:
     services.request_otp(phone=payload.phone, ip=client_ip(request))
     return Status(202, {"detail": services.code_sent_message()})
@@ -51,11 +53,13 @@ def request_code(request: HttpRequest, payload: OtpRequestIn) -> Status[dict[str
 
 @router.post(
     "/auth/token",
-    response={200: TokenOut, 400: ErrorsOut},
+    response={200: TokenOut, 400: ErrorsOut, 429: ErrorOut},
     summary="Exchange a login code for a bearer token",
     description="Creates the account on first login. A code dies after 5 wrong tries, after "
-    "use and after 5 minutes; errors are given on the field `code`.",
+    "use and after 5 minutes; errors are given on the field `code`. Limited per client "
+    "address (429).",
 )
+@rate_limited("login")
 def obtain_token(request: HttpRequest, payload: TokenRequestIn) -> dict[str, object]:
     user = services.verify_otp(phone=payload.phone, code=payload.code, ip=client_ip(request))
     issued = services.create_api_token(user=user)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from typing import TYPE_CHECKING, Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 
@@ -103,15 +103,22 @@ def enterprise_in_scope(user: User, enterprise_id: object) -> Any:
 def enterprises_scannable_by(user: User) -> QuerySet:
     """Approved enterprises for which the account may record health attendance: it is an
     active employee with scan permission there (企业扫码人员), or one of its managers."""
-    from healthcode.enterprises.models import Enterprise
+    from healthcode.enterprises.models import Employee, Enterprise, EnterpriseManager
 
     if not getattr(user, "is_authenticated", False):
         return Enterprise.objects.none()
+    # EXISTS rather than joins + DISTINCT: the join read every employee of the enterprise on
+    # each scan (a seq scan of a 5,000-employee staff list per attendance record in
+    # bench/http_load.py); EXISTS probes the (enterprise, phone) index.
     return Enterprise.objects.filter(
-        Q(employees__phone=user.phone, employees__active=True, employees__can_scan=True)
-        | Q(managers__user=user),
+        Exists(
+            Employee.objects.filter(
+                enterprise=OuterRef("pk"), phone=user.phone, active=True, can_scan=True
+            )
+        )
+        | Exists(EnterpriseManager.objects.filter(enterprise=OuterRef("pk"), user=user)),
         status="approved",
-    ).distinct()
+    )
 
 
 def oversees_enterprises(user: User) -> bool:
@@ -159,12 +166,19 @@ def codes_in_scope(user: User) -> QuerySet[HealthCode]:
         return HealthCode.objects.none()
     condition = Q(district_id__in=districts)
     if departments:
-        condition |= Q(
-            employments__active=True,
-            employments__enterprise__department__in=departments,
-            employments__enterprise__status="approved",
+        # EXISTS rather than a join: no duplicate rows, so no DISTINCT, which would sort every
+        # code in scope before a roster page's LIMIT (docs/scaling.md).
+        from healthcode.enterprises.models import Employee
+
+        condition |= Exists(
+            Employee.objects.filter(
+                code=OuterRef("pk"),
+                active=True,
+                enterprise__department__in=departments,
+                enterprise__status="approved",
+            )
         )
-    return HealthCode.objects.filter(condition).distinct()
+    return HealthCode.objects.filter(condition)
 
 
 def code_in_scope(user: User, public_id: object) -> HealthCode:

@@ -353,10 +353,14 @@ def user_for_token(raw: str, *, scope: str | None = None) -> User | None:
     if not raw or len(raw) > MAX_TOKEN_LENGTH:
         return None
     now = timezone.now()
-    token = (
-        ApiToken.objects.select_related("user")
-        .filter(key_hash=_hash_token(raw), revoked_at__isnull=True, expires_at__gt=now)
-        .first()
+    # key_hash is unique: a slice, not first(), which would add an ORDER BY to every request.
+    token = next(
+        iter(
+            ApiToken.objects.select_related("user").filter(
+                key_hash=_hash_token(raw), revoked_at__isnull=True, expires_at__gt=now
+            )[:1]
+        ),
+        None,
     )
     if token is None or not token.user.is_active:
         return None

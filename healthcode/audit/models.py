@@ -26,7 +26,30 @@ class AuditQuerySet(models.QuerySet["AuditRecord"]):
         raise AppendOnlyError("audit records are append-only")
 
     def bulk_create(self, *args: object, **kwargs: object) -> list[AuditRecord]:
-        raise AppendOnlyError("audit records are appended one at a time, through audit()")
+        raise AppendOnlyError("audit records are appended through audit() or audit_many()")
+
+    def append_many(
+        self, records: list[AuditRecord], *, batch_size: int = 1000
+    ) -> list[AuditRecord]:
+        """Link new records into the hash chain in list order and insert them, under one chain
+        lock for all of them (audit_many). Each record gets exactly the hash it would get if
+        saved alone after the one before it, so the chain verifies the same."""
+        from django.db import transaction
+
+        from healthcode.audit import chain
+
+        if any(record.pk is not None for record in records):
+            raise AppendOnlyError("audit records are append-only")
+        if not records:
+            return records
+        with transaction.atomic(using=self.db):
+            chain.lock_chain()
+            prev = self.order_by("-id").values_list("hash", flat=True).first() or chain.GENESIS
+            for record in records:
+                record.link(prev)
+                prev = record.hash
+            # Inserted in list order, so ids ascend along the chain (verify_chain reads by id).
+            return super().bulk_create(records, batch_size=batch_size)
 
     def delete(self) -> tuple[int, dict[str, int]]:
         raise AppendOnlyError("audit records are append-only")
@@ -69,23 +92,29 @@ class AuditRecord(models.Model):
         with transaction.atomic():
             chain.lock_chain()
             last = AuditRecord.objects.order_by("-id").values_list("hash", flat=True).first()
-            self.actor_ref = self.actor_id
-            self.prev_hash = last or chain.GENESIS
-            self.hash = chain.record_hash(
-                prev_hash=self.prev_hash,
-                at=self.at,
-                actor_id=self.actor_ref,
-                action=self.action,
-                subject_type=self.subject_type,
-                subject_id=self.subject_id,
-                # Hash what the database will give back (JSON round trip: tuples become lists).
-                detail=json.loads(json.dumps(self.detail if self.detail is not None else {})),
-                ip=self.ip,
-            )
+            self.link(last or chain.GENESIS)
             super().save(*args, **kwargs)
 
     def delete(self, *args: object, **kwargs: object) -> tuple[int, dict[str, int]]:
         raise AppendOnlyError("audit records are append-only")
+
+    def link(self, prev_hash: str) -> None:
+        """Chain this new record to the record before it (the caller holds the chain lock)."""
+        from healthcode.audit import chain
+
+        self.actor_ref = self.actor_id
+        self.prev_hash = prev_hash
+        self.hash = chain.record_hash(
+            prev_hash=self.prev_hash,
+            at=self.at,
+            actor_id=self.actor_ref,
+            action=self.action,
+            subject_type=self.subject_type,
+            subject_id=self.subject_id,
+            # Hash what the database will give back (JSON round trip: tuples become lists).
+            detail=json.loads(json.dumps(self.detail if self.detail is not None else {})),
+            ip=self.ip,
+        )
 
 
 class AuditedCode(models.Model):

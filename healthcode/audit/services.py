@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
+
+from django.utils import timezone
 
 from healthcode.audit.models import AuditRecord
 
@@ -30,6 +32,36 @@ def audit(
         detail=detail or {},
         ip=ip,
     )
+
+
+def audit_many(entries: Iterable[Mapping[str, Any]], *, batch_size: int = 1000) -> int:
+    """Append several audit records at once, in order, under one chain lock: what a batch
+    (the colour sweep, a re-derivation) records for many subjects. Each entry takes audit()'s
+    keywords (`action`, `actor`, `subject`, `detail`, `ip`), or `subject_type` and
+    `subject_id` in place of a model instance. The records hash exactly as if appended one by
+    one, so the chain verifies the same. Returns how many were appended."""
+    records = []
+    at = timezone.now()
+    for entry in entries:
+        subject = entry.get("subject")
+        actor = entry.get("actor")
+        records.append(
+            AuditRecord(
+                at=at,
+                action=entry["action"],
+                actor=actor if getattr(actor, "is_authenticated", False) else None,
+                subject_type=(
+                    subject._meta.label_lower
+                    if subject is not None
+                    else entry.get("subject_type", "")
+                ),
+                subject_id=str(subject.pk) if subject is not None else entry.get("subject_id", ""),
+                detail=entry.get("detail") or {},
+                ip=entry.get("ip"),
+            )
+        )
+    AuditRecord.objects.append_many(records, batch_size=batch_size)
+    return len(records)
 
 
 def link_codes(record: AuditRecord, code_ids: Iterable[int], *, batch_size: int = 5000) -> int:

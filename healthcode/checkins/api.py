@@ -14,6 +14,7 @@ from healthcode.api.schemas import ErrorOut, ErrorsOut
 from healthcode.checkins.services import present_checkin, record_checkin
 from healthcode.codes import services as code_services
 from healthcode.codes.api import CodeOut
+from healthcode.lib.throttle import rate_limited
 
 router = Router(auth=api_auth, tags=["checkins"])
 
@@ -44,13 +45,14 @@ class CheckInResult(Schema):
 
 @router.post(
     "/codes/{code_id}/checkins",
-    response={201: CheckInResult, 400: ErrorsOut, 404: ErrorOut},
+    response={201: CheckInResult, 400: ErrorsOut, 404: ErrorOut, 429: ErrorOut},
     summary="Today's check-in; a second one the same day amends it (history kept)",
 )
+@rate_limited("checkin")
 def create_checkin(request: HttpRequest, code_id: str, payload: CheckInIn) -> Status:
     code = code_for_holder(request.user, code_id)
+    # record_checkin leaves `code` as stored after the check-in (re-derived colour included).
     checkin = record_checkin(code=code, actor=request.user, data=payload.dict(), ip=client_ip(request))
-    code.refresh_from_db()
     return Status(201, {"checkin": present_checkin(checkin), "code": code_services.present(code)})
 
 

@@ -14,6 +14,7 @@ from healthcode.accounts.auth import api_auth, client_ip
 from healthcode.accounts.permissions import code_for_holder, codes_visible_to
 from healthcode.api.schemas import ErrorOut, ErrorsOut
 from healthcode.codes import keys, services
+from healthcode.lib.throttle import rate_limited
 
 router = Router(auth=api_auth, tags=["codes"])
 
@@ -180,7 +181,7 @@ def get_qr(request: HttpRequest, code_id: str) -> dict:
 
 @router.post(
     "/scans",
-    response={200: ScanOut, 400: ErrorsOut, 403: ErrorOut, 404: ErrorOut},
+    response={200: ScanOut, 400: ErrorsOut, 403: ErrorOut, 404: ErrorOut, 429: ErrorOut},
     tags=["scans"],
     summary="Verify a scanned QR token online; a scanner of an enterprise records attendance",
     description=(
@@ -192,9 +193,10 @@ def get_qr(request: HttpRequest, code_id: str) -> dict:
         "which is also the person's check-in of the day (source enterprise_scan); the colour, "
         "reasons and verdict answered are those after that check-in. A rejected token "
         "records nothing. 400 names the bad field; 403 `not_a_scanner`; 404 for an unknown "
-        "or unapproved enterprise."
+        "or unapproved enterprise. 429 `throttled` over a rate limit (Retry-After)."
     ),
 )
+@rate_limited("scan")
 def scan(request: HttpRequest, payload: ScanIn) -> dict:
     # Imported here: the codes app does not depend on the enterprise module at import time.
     from healthcode.enterprises import attendance

@@ -7,7 +7,7 @@ import uuid
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import Case, Q, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -18,6 +18,16 @@ from healthcode.codes.choices import (
     Relation,
     RequestStatus,
     ReviewOutcome,
+)
+
+# Colours by severity (green, yellow, red), for sorting: the roster sorts by this expression
+# and an index holds it (HealthCode.Meta), so a page sorted by colour is read in order.
+COLOR_RANK = Case(
+    When(color=Color.GREEN, then=Value(0)),
+    When(color=Color.YELLOW, then=Value(1)),
+    When(color=Color.RED, then=Value(2)),
+    default=Value(3),
+    output_field=models.IntegerField(),
 )
 
 
@@ -39,11 +49,16 @@ class HealthCode(models.Model):
     id_number_encrypted = models.TextField(_("身份证号（加密）"))
     id_number_index = models.CharField(max_length=64, unique=True)
     id_number_masked = models.CharField(_("身份证号"), max_length=18)
-    # Indexed: employees and invitations are matched to codes by phone.
-    phone = models.CharField(_("联系电话"), max_length=11, db_index=True)
+    # Indexed (in Meta): employees and invitations are matched to codes by phone.
+    phone = models.CharField(_("联系电话"), max_length=11)
     address = models.CharField(_("居住地址"), max_length=200)
+    # Indexed by the composite indexes in Meta, which lead with it.
     district = models.ForeignKey(
-        "regions.Region", on_delete=models.PROTECT, related_name="+", verbose_name=_("所在城区")
+        "regions.Region",
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("所在城区"),
+        db_index=False,
     )
     returned_to_work = models.BooleanField(_("是否复工人员"), default=False)
     employer = models.CharField(_("工作单位"), max_length=200, blank=True)
@@ -82,8 +97,38 @@ class HealthCode(models.Model):
     class Meta:
         verbose_name = _("健康码")
         verbose_name_plural = _("健康码")
+        # The roster's filters and sorts (backoffice/roster.py), each proven by EXPLAIN in
+        # backoffice/tests/test_roster_indexes.py. A page is ORDER BY <sort>, id LIMIT n: each
+        # index ends with id so the page is read in order and stops at n rows. A district
+        # admin's scope is `district = X`, hence the indexes that lead with the district.
+        # Every index costs each insert and each update that changes an indexed column (such
+        # an update is not HOT and writes every index): add one only with the query that
+        # needs it, and none on a column the frequent updates change.
         indexes = [
-            models.Index(fields=["district", "color"]),
+            # District scope and filter, with or without colour; statistics by district and
+            # colour (an index-only scan).
+            models.Index(fields=["district", "color", "id"], name="codes_district_color_idx"),
+            models.Index(fields=["district", "id"], name="codes_district_order_idx"),
+            # City-wide colour filter.
+            models.Index(fields=["color", "id"], name="codes_color_order_idx"),
+            # The two yes/no filters, either answer, in a district (read in order) or the city
+            # (counted from the index alone, not the wide rows).
+            models.Index(
+                fields=["returned_from_elsewhere", "district", "id"],
+                name="codes_from_elsewhere_idx",
+            ),
+            models.Index(
+                fields=["returned_to_work", "district", "id"], name="codes_returned_to_work_idx"
+            ),
+            # Arrival date range, and the sort by it.
+            models.Index(fields=["arrival_date", "id"], name="codes_arrival_order_idx"),
+            # The sorts by name and by colour severity (the same expression as the roster's
+            # sort: the EXPLAIN test fails if they drift apart). Not `updated_at`: every
+            # check-in writes it, and an index on it would make those updates non-HOT (each
+            # one then writes every index of the table); sorting by it sorts the scope.
+            models.Index(fields=["name", "id"], name="codes_name_order_idx"),
+            models.Index(COLOR_RANK, "id", name="codes_color_rank_idx"),
+            models.Index(fields=["phone"], name="codes_phone_idx"),
             models.Index(fields=["account", "created_at"]),
         ]
 
@@ -152,7 +197,10 @@ class SigningKey(models.Model):
 
 class Scan(models.Model):
     """One online verification of a QR token (who scanned, when, from where, the result).
-    Attendance data (enterprise, temperature) is added by the enterprise module."""
+    Attendance data (enterprise, temperature) is added by the enterprise module.
+
+    On PostgreSQL the table is partitioned by month of `at`, Asia/Shanghai months (migration
+    0002, healthcode.lib.partitions); the database's primary key is (id, at)."""
 
     scanner = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"

@@ -9,17 +9,18 @@ force, the dry run of a candidate, its publication, and the re-derivation of eve
   a query per decision. `clear_cache()` forgets it (publication does so on commit).
 - **Dry run**: `dry_run(data=...)` decides every code with the candidate rule set and counts the
   codes whose colour would differ from the stored one (a from → to matrix, and by district),
-  writing nothing. Facts are loaded in batches of FACTS_BATCH codes with one query each for the
-  codes, their check-ins, reviews, official-list entries and manual colours (`iter_facts`),
-  never one query per code.
+  writing nothing. Facts are loaded in batches of FACTS_BATCH codes by codes.bulk.load_batch
+  (`iter_facts`): a few queries per batch for the codes, their check-ins, reviews,
+  official-list entries and manual colours, never one query per code; the clean check-ins of
+  codes that have no risk under the candidate (most of them) are not even read.
   `start_dry_run` runs it as a background job ("rule_dry_run").
 - **Publication**: `publish_rule_set` needs a finished dry run of exactly the same data (same
   hash), done within DRY_RUN_VALID_FOR against the rule set still in force; it stores the new
   version, audits, and starts the "rederive_all" job, which re-derives every code through
-  `codes.services.redecide` (cause "rule_set"), REDERIVE_BATCH codes per transaction with
-  their rows locked, so changes are recorded (ColorChange rows, audit records) as for any other
-  event. One code at a time is slower than the dry run but keeps a single place where a
-  code's colour changes; the batch prefetches what facts_for reads.
+  `codes.services.rederive_all` (cause "rule_set"): REDERIVE_BATCH codes per transaction with
+  their rows locked, decided in Python, the changed decisions written with one statement per
+  batch, and their changes recorded (ColorChange rows, audit records) exactly as
+  `codes.services.redecide` records them for any other event.
 
 bench/rule_dry_run.py measures the dry run over 1,000,000 codes against `rules.decide` alone,
 and the re-derivation's rate.
@@ -40,16 +41,14 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import FloatField, Prefetch, TextField
-from django.db.models.functions import Cast
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from healthcode.accounts.permissions import is_city_admin
 from healthcode.audit.choices import AuditAction
 from healthcode.audit.services import audit
-from healthcode.codes import rules
-from healthcode.codes.choices import ChangeCause, RequestStatus
+from healthcode.codes import bulk, rules
+from healthcode.codes.choices import ChangeCause
 from healthcode.codes.models import HealthCode, RuleSetVersion
 from healthcode.jobs.models import Job, JobStatus
 from healthcode.jobs.services import Progress, job_handler, start_job
@@ -63,7 +62,7 @@ REDERIVE_KIND = "rederive_all"
 JOB_KINDS = (DRY_RUN_KIND, REDERIVE_KIND)
 DRY_RUN_VALID_FOR = timedelta(hours=1)
 FACTS_BATCH = 2000
-REDERIVE_BATCH = 500
+REDERIVE_BATCH = 2000
 CITY_ADMIN_ONLY = "city_admin_only"
 
 
@@ -262,179 +261,28 @@ def _require_city_admin(user: Any) -> None:
 
 # --- Facts in batches ---------------------------------------------------------------------------
 
-_CODE_FIELDS = (
-    "pk",
-    "district_id",
-    "color",
-    "returned_from_elsewhere",
-    "return_region_id",
-    "arrival_date",
-    "contact_with_case",
-    "contact_date",
-    "symptoms_text",
-    "temperature_float",
-    "attested_at",
-)
-_NO_SYMPTOMS: frozenset[str] = frozenset()
-
-
-def _group(rows: Any) -> dict[int, list[Any]]:
-    grouped: dict[int, list[Any]] = {}
-    for row in rows:
-        grouped.setdefault(row[0], []).append(row)
-    return grouped
-
-
-def _checkin_facts(rows: list[Any]) -> tuple[rules.CheckInFact, ...]:
-    return tuple(
-        rules.CheckInFact(
-            day=day,
-            temperature=float(temperature),
-            symptoms=frozenset(symptoms or ()),
-            in_nanning=in_nanning,
-            new_contact=new_contact,
-            at=at,
-        )
-        for _pk, day, temperature, symptoms, in_nanning, new_contact, at in rows
-    )
-
-
-def _review_facts(rows: list[Any]) -> tuple[rules.ReviewFact, ...]:
-    return tuple(
-        rules.ReviewFact(outcome=outcome, decided_at=decided_at, note=note)
-        for _pk, outcome, decided_at, note in rows
-    )
-
-
-def _official_facts(rows: list[Any]) -> tuple[rules.OfficialListFact, ...]:
-    return tuple(
-        rules.OfficialListFact(kind=kind, listed_on=listed_on, at=at)
-        for _pk, kind, listed_on, at in rows
-    )
-
-
-def _manual_facts(rows: list[Any]) -> tuple[rules.ManualFact, ...]:
-    return tuple(
-        rules.ManualFact(color=color, reason_code=reason_code, decided_at=decided_at)
-        for _pk, color, reason_code, decided_at in rows
-    )
-
 
 def iter_facts(
-    *, batch_size: int = FACTS_BATCH, codes: Any = None
+    *, batch_size: int = FACTS_BATCH, codes: Any = None, rule_set: rules.RuleSet | None = None
 ) -> Iterator[list[tuple[int, str, str, rules.Facts]]]:
-    """Every code's facts as `codes.services.facts_for` builds them, in batches of
-    `(pk, district, stored colour, Facts)`: five queries per batch (codes by primary-key
-    range, their check-ins, reviews, official-list entries and confirmed manual colours),
-    whatever the batch holds.
+    """Every code's facts, in batches of `(pk, district, stored colour, Facts)` loaded by
+    codes.bulk.load_batch: a few queries per batch (codes by primary key, their check-ins,
+    reviews, official-list entries and confirmed manual colours), whatever the batch holds.
 
-    `codes` narrows the codes (a HealthCode queryset); all by default. A test keeps this
-    equal to facts_for (test_rulesets_store.test_it_loads_the_same_facts_as_facts_for)."""
-    from healthcode.checkins.models import CheckIn
-    from healthcode.codes.models import ManualColorRequest, OfficialListEntry, Review
-    from healthcode.regions import services as regions
-
-    names: dict[str, tuple[str, str]] = {}
-
-    def region_names(code: str) -> tuple[str, str]:
-        if code not in names:
-            names[code] = (regions.describe(code, "zh-hans"), regions.describe(code, "en"))
-        return names[code]
-
+    `codes` narrows the codes (a HealthCode queryset); all by default. Without `rule_set` the
+    Facts are exactly those facts_for builds (test_rulesets_store keeps it so); with one, the
+    clean check-ins that cannot change a decision under it are left out (bulk.load_batch)."""
     base = codes if codes is not None else HealthCode.objects.all()
+    names: dict[str, tuple[str, str]] = {}
     last = 0
     while True:
-        rows = list(
-            base.filter(pk__gt=last)
-            # A float straight from the database: facts_for's float(Decimal) gives the same
-            # value, without a Decimal built and quantized per row.
-            .annotate(
-                temperature_float=Cast("temperature", FloatField()),
-                # Most codes declare no symptom: "[]" needs no JSON parsing.
-                symptoms_text=Cast("symptoms", TextField()),
-            )
-            .order_by("pk")
-            .values_list(*_CODE_FIELDS)[:batch_size]
+        batch = bulk.load_batch(
+            base.filter(pk__gt=last), limit=batch_size, rule_set=rule_set, names=names
         )
-        if not rows:
+        if not batch:
             return
-        first, last = rows[0][0], rows[-1][0]
-        # A primary-key range rather than a long IN list: one index range scan per table.
-        checkins = _group(
-            CheckIn.objects.filter(code_id__gte=first, code_id__lte=last)
-            .order_by("code_id", "day")
-            .values_list(
-                "code_id",
-                "day",
-                "temperature",
-                "symptoms",
-                "in_nanning",
-                "new_contact",
-                "updated_at",
-            )
-        )
-        reviews = _group(
-            Review.objects.filter(code_id__gte=first, code_id__lte=last)
-            .order_by("code_id", "decided_at", "id")
-            .values_list("code_id", "outcome", "decided_at", "note")
-        )
-        # Only what facts_for weighs, in the same order (the models' default orderings).
-        entries = _group(
-            OfficialListEntry.objects.filter(
-                code_id__gte=first, code_id__lte=last, withdrawn_at__isnull=True
-            )
-            .order_by("code_id", "-listed_on", "-id")
-            .values_list("code_id", "kind", "listed_on", "batch__imported_at")
-        )
-        manual = _group(
-            ManualColorRequest.objects.filter(
-                code_id__gte=first,
-                code_id__lte=last,
-                status=RequestStatus.APPROVED,
-                decided_at__isnull=False,
-            )
-            .order_by("code_id", "-requested_at", "-id")
-            .values_list("code_id", "color", "reason_code", "decided_at")
-        )
-        batch = []
-        for (
-            pk,
-            district,
-            color,
-            returned,
-            region,
-            arrival,
-            contact,
-            contact_date,
-            symptoms,
-            temperature,
-            attested_at,
-        ) in rows:
-            name_zh, name_en = region_names(region) if region else (None, None)
-            declaration = rules.Declaration(
-                returned_from_elsewhere=returned,
-                return_region=region,
-                return_region_name_zh=name_zh,
-                return_region_name_en=name_en,
-                arrival_date=arrival,
-                contact_with_case=contact,
-                contact_date=contact_date,
-                symptoms=(
-                    _NO_SYMPTOMS if symptoms in ("[]", None) else frozenset(json.loads(symptoms))
-                ),
-                temperature=temperature,
-                declared_at=attested_at,
-            )
-            # Most codes have none of these: no generator is built for them.
-            facts = rules.Facts(
-                declaration=declaration,
-                checkins=_checkin_facts(checkins[pk]) if pk in checkins else (),
-                reviews=_review_facts(reviews[pk]) if pk in reviews else (),
-                official_lists=_official_facts(entries[pk]) if pk in entries else (),
-                manual=_manual_facts(manual[pk]) if pk in manual else (),
-            )
-            batch.append((pk, district, color, facts))
-        yield batch
+        yield [(pk, district, color, facts) for pk, district, color, facts, _ in batch]
+        last = batch[-1][0]
 
 
 # --- Dry run ------------------------------------------------------------------------------------
@@ -468,11 +316,11 @@ def dry_run(
         progress.set_total(HealthCode.objects.count())
     matrix = {old: dict.fromkeys(rules.COLORS, 0) for old in rules.COLORS}
     by_district: Counter[tuple[str, str, str]] = Counter()
-    decide = rules.decide
+    decide = bulk.Decider(candidate).decide
     seen = 0
-    for batch in iter_facts(batch_size=batch_size):
+    for batch in iter_facts(batch_size=batch_size, rule_set=candidate):
         for _pk, district, stored, facts in batch:
-            color = decide(facts, candidate, now).color
+            color = decide(facts, now).color
             row = matrix.get(stored)
             if row is None:  # a colour this rule set does not know (should not happen)
                 row = matrix[stored] = dict.fromkeys(rules.COLORS, 0)
@@ -652,71 +500,29 @@ def publish_rule_set(
     return version, rederive
 
 
-def _with_facts_prefetched(codes: Any) -> Any:
-    """The codes with the relations facts_for reads prefetched, in facts_for's order and
-    filters, so that re-deriving a batch costs a few queries for its facts rather than a few
-    per code. (facts_for uses the prefetched official-list entries and manual colours; it
-    queries check-ins and reviews itself until it honours their prefetch too.)"""
-    from healthcode.checkins.models import CheckIn
-    from healthcode.codes.models import ManualColorRequest, OfficialListEntry, Review
-
-    return codes.prefetch_related(
-        Prefetch("checkins", queryset=CheckIn.objects.order_by("day")),
-        Prefetch("reviews", queryset=Review.objects.order_by("decided_at", "id")),
-        Prefetch(
-            "official_entries",
-            queryset=OfficialListEntry.objects.filter(withdrawn_at__isnull=True).select_related(
-                "batch"
-            ),
-        ),
-        Prefetch(
-            "manual_requests",
-            queryset=ManualColorRequest.objects.filter(status=RequestStatus.APPROVED),
-        ),
-    )
-
-
 def rederive_codes(pks: list[int], *, actor: Any = None) -> tuple[int, int]:
     """Re-derive these codes with the rule set in force (cause "rule_set") in one
-    transaction, their rows locked in primary-key order (a concurrent check-in or review
-    waits, nothing is lost), each through codes.services.redecide, which records and audits
-    every change. Returns (codes re-derived, codes whose colour changed)."""
+    transaction, their rows locked (a concurrent check-in or review waits, nothing is lost),
+    through codes.services.redecide_many, which records and audits every change as redecide
+    does. Returns (codes re-derived, codes whose colour changed)."""
     from healthcode.codes import services as code_services
 
-    done = changed = 0
-    with transaction.atomic():
-        now = timezone.now()
-        batch = _with_facts_prefetched(
-            HealthCode.objects.select_for_update().filter(pk__in=pks).order_by("pk")
-        )
-        for code in batch:
-            before = code.color
-            code_services.redecide(code, cause=ChangeCause.RULE_SET, now=now, actor=actor)
-            changed += code.color != before
-            done += 1
-    return done, changed
+    return code_services.redecide_many(
+        pks, cause=ChangeCause.RULE_SET, actor=actor, batch_size=max(len(pks), 1)
+    )
 
 
 @job_handler(REDERIVE_KIND)
 def _rederive_all(job: Job, progress: Progress) -> None:
     """Re-derive every code with the rule set in force, REDERIVE_BATCH codes per
-    transaction (`rederive_codes`), with progress."""
+    transaction (codes.services.rederive_all), with progress."""
+    from healthcode.codes import services as code_services
+
     rule_set = refresh_rule_set()  # the worker's cache may predate the publication
-    progress.set_total(HealthCode.objects.count())
-    actor = job.requested_by
-    done = changed = 0
-    last = 0
-    while True:
-        pks = list(
-            HealthCode.objects.filter(pk__gt=last)
-            .order_by("pk")
-            .values_list("pk", flat=True)[:REDERIVE_BATCH]
-        )
-        if not pks:
-            break
-        batch_done, batch_changed = rederive_codes(pks, actor=actor)
-        done += batch_done
-        changed += batch_changed
-        progress.advance(len(pks))
-        last = pks[-1]
+    done, changed = code_services.rederive_all(
+        cause=ChangeCause.RULE_SET,
+        actor=job.requested_by,
+        batch_size=REDERIVE_BATCH,
+        progress=progress,
+    )
     progress.finish(result={"codes": done, "changed": changed, "rule_set": label(rule_set)})

@@ -2,12 +2,15 @@
 
 Every event that changes a code's facts (declaration, check-in, review, time) ends in
 `redecide`, which asks the pure rules engine for a decision, stores it, writes a history
-row when the colour or its reasons change, and audits the change.
+row when the colour or its reasons change, and audits the change. Work over many codes (the
+time-based `sweep`, `rederive_all` after a rule-set change, `redecide_many`) does exactly
+the same in batches (codes/bulk.py): a few queries per batch of codes, never per code.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -15,13 +18,14 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from healthcode.audit.choices import AuditAction
 from healthcode.audit.services import audit
-from healthcode.codes import rules
+from healthcode.codes import bulk, rules
 from healthcode.codes.choices import ChangeCause, Relation, RequestStatus
 from healthcode.codes.forms import DeclarationForm
 from healthcode.codes.models import ColorChange, HealthCode
@@ -31,6 +35,9 @@ from healthcode.lib.masking import mask_id_number, mask_name
 from healthcode.regions import services as regions
 
 log = logging.getLogger(__name__)
+
+# Codes per transaction in batch re-derivations (sweep, rederive_all, redecide_many).
+REDERIVE_BATCH = 2000
 
 ID_NUMBER_CONTEXT = "healthcode.id_number"
 
@@ -53,81 +60,68 @@ def id_number_index(id_number: str) -> str:
 
 
 def facts_for(code: HealthCode) -> rules.Facts:
-    """Everything the rules engine needs about one code, from the database."""
-    region = code.return_region_id
-    declaration = rules.Declaration(
-        returned_from_elsewhere=code.returned_from_elsewhere,
-        return_region=region,
-        return_region_name_zh=regions.describe(region, "zh-hans") if region else None,
-        return_region_name_en=regions.describe(region, "en") if region else None,
-        arrival_date=code.arrival_date,
-        contact_with_case=code.contact_with_case,
-        contact_date=code.contact_date,
-        symptoms=frozenset(code.symptoms or ()),
-        temperature=float(code.temperature) if code.temperature is not None else None,
-        declared_at=code.attested_at,
+    """Everything the rules engine needs about one code, from the database (built by
+    bulk.facts_from_rows, like the facts of a batch)."""
+    declared = (
+        code.returned_from_elsewhere,
+        code.return_region_id,
+        code.arrival_date,
+        code.contact_with_case,
+        code.contact_date,
+        code.symptoms,
+        code.temperature,
+        code.attested_at,
     )
     if code.pk is None:  # a code being declared has no history yet
-        return rules.Facts(declaration=declaration)
-    # Each relation costs one query, or none when the caller prefetched it (batch work such as
-    # the re-derivation after a rule-set change).
+        return bulk.facts_from_rows(declared)
+    # One query per relation, or none when the caller prefetched it; batches load many
+    # codes' rows at once (bulk.load_batch).
     prefetched = getattr(code, "_prefetched_objects_cache", {})
-    checkin_rows = prefetched.get("checkins")
-    checkin_rows = (
-        sorted(checkin_rows, key=lambda c: c.day)
-        if checkin_rows is not None
-        else code.checkins.order_by("day")
-    )
-    review_rows = prefetched.get("reviews")
-    review_rows = (
-        sorted(review_rows, key=lambda r: (r.decided_at, r.pk))
-        if review_rows is not None
-        else code.reviews.order_by("decided_at", "id")
-    )
-    checkins = tuple(
-        rules.CheckInFact(
-            day=c.day,
-            temperature=float(c.temperature),
-            symptoms=frozenset(c.symptoms or ()),
-            in_nanning=c.in_nanning,
-            new_contact=c.new_contact,
-            at=c.updated_at,
+    checkins: Any
+    if "checkins" in prefetched:
+        checkins = [
+            (c.day, c.temperature, c.symptoms, c.in_nanning, c.new_contact, c.updated_at)
+            for c in sorted(prefetched["checkins"], key=lambda c: c.day)
+        ]
+    else:
+        checkins = code.checkins.order_by("day").values_list(
+            "day", "temperature", "symptoms", "in_nanning", "new_contact", "updated_at"
         )
-        for c in checkin_rows
-    )
-    reviews = tuple(
-        rules.ReviewFact(outcome=r.outcome, decided_at=r.decided_at, note=r.note)
-        for r in review_rows
-    )
-    # Official-list entries and confirmed manual colours likewise ("official_entries" with
-    # their batch, "manual_requests").
-    entries = prefetched.get("official_entries")
-    if entries is None:
-        entries = code.official_entries.filter(withdrawn_at__isnull=True).select_related("batch")
-    official_lists = tuple(
-        rules.OfficialListFact(kind=e.kind, listed_on=e.listed_on, at=e.batch.imported_at)
-        for e in entries
-        if e.withdrawn_at is None
-    )
-    requests = prefetched.get("manual_requests")
-    if requests is None:
-        requests = code.manual_requests.filter(status=RequestStatus.APPROVED)
-    manual = tuple(
-        rules.ManualFact(color=r.color, reason_code=r.reason_code, decided_at=r.decided_at)
-        for r in requests
-        if r.status == RequestStatus.APPROVED and r.decided_at is not None
-    )
-    return rules.Facts(
-        declaration=declaration,
-        checkins=checkins,
-        reviews=reviews,
-        official_lists=official_lists,
-        manual=manual,
-    )
-
-
-def _reason_rules(reasons: list[dict[str, Any]]) -> list[str]:
-    return [r.get("rule", "") for r in reasons]
+    reviews: Any
+    if "reviews" in prefetched:
+        reviews = [
+            (r.outcome, r.decided_at, r.note)
+            for r in sorted(prefetched["reviews"], key=lambda r: (r.decided_at, r.pk))
+        ]
+    else:
+        reviews = code.reviews.order_by("decided_at", "id").values_list(
+            "outcome", "decided_at", "note"
+        )
+    # Official-list entries not withdrawn (dated by their import) and confirmed manual
+    # colours, in the models' default orderings.
+    entries: Any
+    if "official_entries" in prefetched:
+        entries = [
+            (e.kind, e.listed_on, e.batch.imported_at)
+            for e in prefetched["official_entries"]
+            if e.withdrawn_at is None
+        ]
+    else:
+        entries = code.official_entries.filter(withdrawn_at__isnull=True).values_list(
+            "kind", "listed_on", "batch__imported_at"
+        )
+    manual: Any
+    if "manual_requests" in prefetched:
+        manual = [
+            (r.color, r.reason_code, r.decided_at)
+            for r in prefetched["manual_requests"]
+            if r.status == RequestStatus.APPROVED and r.decided_at is not None
+        ]
+    else:
+        manual = code.manual_requests.filter(
+            status=RequestStatus.APPROVED, decided_at__isnull=False
+        ).values_list("color", "reason_code", "decided_at")
+    return bulk.facts_from_rows(declared, checkins, reviews, entries, manual)
 
 
 def redecide(
@@ -142,7 +136,9 @@ def redecide(
     decision = decided.to_json()
     old_color = code.color
     changed_color = decision["color"] != old_color
-    changed_reasons = _reason_rules(decision["reasons"]) != _reason_rules(code.reasons or [])
+    changed_reasons = bulk.reason_rules(decision["reasons"]) != bulk.reason_rules(
+        code.reasons or []
+    )
     fields = {
         "color": decision["color"],
         "reasons": decision["reasons"],
@@ -183,13 +179,13 @@ def _record_change(
         action=AuditAction.COLOR_CHANGE,
         actor=actor,
         subject=code,
-        detail={
-            "from": old_color or None,
-            "to": code.color,
-            "cause": cause,
-            "rules": _reason_rules(code.reasons),
-            "rule_set": f"{code.rule_set_id}@{code.rule_set_version}",
-        },
+        detail=bulk.change_detail(
+            old_color=old_color,
+            color=code.color,
+            cause=cause,
+            reasons=code.reasons,
+            rule_set=f"{code.rule_set_id}@{code.rule_set_version}",
+        ),
     )
 
 
@@ -206,28 +202,110 @@ def current(code: HealthCode, *, now: datetime | None = None) -> HealthCode:
     return code
 
 
-def sweep(*, now: datetime | None = None, batch_size: int = 500) -> int:
-    """Re-derive every code whose time-based change is due (next_change_at <= now).
-    Cost grows with the codes that are due, not with the population; running it twice
-    changes nothing the second time. Returns how many codes were re-derived."""
+def sweep(
+    *, now: datetime | None = None, batch_size: int = REDERIVE_BATCH, workers: int | None = None
+) -> int:
+    """Re-derive every code whose time-based change is due (next_change_at <= now), in
+    batches (bulk.Rederivation: a few queries per batch, never per code), each batch's rows
+    locked and checked again under the lock. Cost grows with the codes that are due, not with
+    the population; running it twice changes nothing the second time. Returns how many codes
+    were re-derived."""
     now = now or timezone.now()
-    done = 0
-    last_pk = 0
-    while True:
-        pks = list(
-            HealthCode.objects.filter(next_change_at__lte=now, pk__gt=last_pk)
-            .order_by("pk")
-            .values_list("pk", flat=True)[:batch_size]
-        )
-        if not pks:
-            return done
-        for pk in pks:
-            with transaction.atomic():
-                code = HealthCode.objects.select_for_update().get(pk=pk)
-                if code.next_change_at is not None and code.next_change_at <= now:
-                    redecide(code, cause=ChangeCause.SWEEP, now=now)
-                    done += 1
-        last_pk = pks[-1]
+    run = bulk.Rederivation(rule_set=rule_set_in_force(), cause=ChangeCause.SWEEP)
+
+    def batches() -> Iterator[QuerySet[HealthCode]]:
+        last_pk = 0
+        while True:
+            # The due codes by the index on next_change_at; locked by key, a code no longer
+            # due by then (a check-in re-derived it meanwhile) is left alone.
+            pks = list(
+                HealthCode.objects.filter(next_change_at__lte=now, pk__gt=last_pk)
+                .order_by("pk")
+                .values_list("pk", flat=True)[:batch_size]
+            )
+            if not pks:
+                return
+            yield HealthCode.objects.filter(pk__in=pks, next_change_at__lte=now)
+            last_pk = pks[-1]
+
+    run.run(batches(), now=now, workers=workers or bulk.default_workers())
+    return run.examined
+
+
+def redecide_many(
+    pks: Iterable[int] | QuerySet[HealthCode],
+    *,
+    cause: str,
+    now: datetime | None = None,
+    actor: Any = None,
+    batch_size: int = REDERIVE_BATCH,
+    progress: Any = None,
+    workers: int | None = None,
+) -> tuple[int, int]:
+    """`redecide` for many codes (keys, or a queryset of codes), batch by batch: each batch
+    in one transaction with its rows locked, a constant number of queries, and exactly the
+    decisions, history rows, audit records and notifications `redecide` would make code by
+    code (codes whose stored decision is unchanged are not written). `progress` (jobs'
+    Progress) gets the total and is advanced per batch. Returns (codes re-derived, codes
+    whose colour changed)."""
+    if isinstance(pks, QuerySet):
+        keys = list(pks.order_by("pk").values_list("pk", flat=True))
+    else:
+        keys = sorted(set(pks))
+    run = bulk.Rederivation(rule_set=rule_set_in_force(), cause=cause, actor=actor)
+    if progress is not None:
+        progress.set_total(len(keys))
+    run.run(
+        (
+            HealthCode.objects.filter(pk__in=keys[start : start + batch_size])
+            for start in range(0, len(keys), batch_size)
+        ),
+        now=now,
+        workers=workers or bulk.default_workers(),
+        advance=progress.advance if progress is not None else None,
+    )
+    return run.examined, run.changed
+
+
+def rederive_all(
+    *,
+    cause: str,
+    now: datetime | None = None,
+    actor: Any = None,
+    batch_size: int = REDERIVE_BATCH,
+    progress: Any = None,
+    workers: int | None = None,
+) -> tuple[int, int]:
+    """Re-derive every code with the rule set in force (after a rule-set change), in batches
+    by primary key, each in its own transaction with its rows locked (bulk.Rederivation),
+    in two threads on PostgreSQL. Each batch is decided at its own time unless `now` is
+    given. `progress` (jobs' Progress) gets the total and is advanced per batch. Returns
+    (codes re-derived, codes whose colour changed)."""
+    run = bulk.Rederivation(rule_set=rule_set_in_force(), cause=cause, actor=actor)
+    if progress is not None:
+        progress.set_total(HealthCode.objects.count())
+
+    def batches() -> Iterator[QuerySet[HealthCode]]:
+        last_pk = 0
+        while True:
+            pks = list(
+                HealthCode.objects.filter(pk__gt=last_pk)
+                .order_by("pk")
+                .values_list("pk", flat=True)[:batch_size]
+            )
+            if not pks:
+                return
+            # By key range: the batch's rows and any code inserted among them since.
+            yield HealthCode.objects.filter(pk__gte=pks[0], pk__lte=pks[-1])
+            last_pk = pks[-1]
+
+    run.run(
+        batches(),
+        now=now,
+        workers=workers or bulk.default_workers(),
+        advance=progress.advance if progress is not None else None,
+    )
+    return run.examined, run.changed
 
 
 # --- Declaring a code -----------------------------------------------------------------------
@@ -373,11 +451,9 @@ def verify_scan(
     except TokenError as exc:
         Scan.objects.create(scanner=scanner_obj, at=now, result=exc.code, ip=ip)
         return {"valid": False, "error": exc.code, "detail": str(token_error_text(exc.code))}
-    code = (
-        HealthCode.objects.select_related("district")
-        .filter(public_id=claims.code_id)
-        .first()
-    )
+    # By the unique key alone: no join (present() names the district from the regions
+    # cache) and no ORDER BY (first() would sort by pk).
+    code = next(iter(HealthCode.objects.filter(public_id=claims.code_id)[:1]), None)
     if code is None:
         Scan.objects.create(scanner=scanner_obj, at=now, result="revoked", ip=ip)
         return {"valid": False, "error": "revoked", "detail": str(token_error_text("revoked"))}

@@ -106,7 +106,7 @@ def _with_verdict(answer: dict[str, Any], employee: Employee | None) -> dict[str
 
 
 def _code_of(answer: dict[str, Any]) -> HealthCode:
-    return HealthCode.objects.select_related("district").get(public_id=answer["id"])
+    return HealthCode.objects.get(public_id=answer["id"])
 
 
 def check_for_enterprise(
@@ -168,7 +168,6 @@ def _checkin_data(observed: dict[str, Any], today: CheckIn | None) -> dict[str, 
     }
 
 
-@transaction.atomic
 def record_attendance(
     *,
     scanner: Any,
@@ -193,54 +192,58 @@ def record_attendance(
     they are after the check-in) with `verdict`, `verdict_text`, `employee_here`,
     `checked_in_today` and `attendance`."""
     now = now or timezone.now()
+    # Checks that write nothing come before the transaction.
     enterprise = scannable_enterprise(scanner, enterprise_id)
     observed = _observation(temperature, symptoms)
-    answer = code_services.verify_scan(payload=payload, scanner=scanner, ip=ip, now=now)
-    if not answer["valid"]:
-        return answer
-    day = timezone.localdate(now)
-    # Lock the code first so the check-in read below is the one record_checkin amends.
-    code = HealthCode.objects.select_for_update().get(public_id=answer["id"])
-    today = CheckIn.objects.filter(code=code, day=day).first()
-    checkin = record_checkin(
-        code=code,
-        actor=scanner,
-        data=_checkin_data(observed, today),
-        source=CheckInSource.ENTERPRISE_SCAN,
-        ip=ip,
-        now=now,
-    )
-    employee = employee_for(enterprise, code)
-    attendance = Attendance.objects.create(
-        enterprise=enterprise,
-        employee=employee,
-        code=code,
-        scanner=scanner,
-        at=now,
-        day=day,
-        color=code.color,
-        verdict=verdict_for(code.color),
-        temperature=observed["temperature"],
-        symptoms=observed["symptoms"],
-        checkin=checkin,
-    )
-    audit(
-        action=AuditAction.ATTENDANCE,
-        actor=scanner,
-        subject=code,
-        ip=ip,
-        detail={
-            "enterprise": enterprise.pk,
-            "attendance": attendance.pk,
-            "employee": employee.pk if employee is not None else None,
-            "day": day.isoformat(),
-            "temperature": str(attendance.temperature),
-            "symptoms": attendance.symptoms,
-            "color": attendance.color,
-            "verdict": attendance.verdict,
-            "checkin": checkin.pk,
-        },
-    )
+    with transaction.atomic():
+        answer = code_services.verify_scan(payload=payload, scanner=scanner, ip=ip, now=now)
+        if not answer["valid"]:
+            return answer
+        day = timezone.localdate(now)
+        # Lock the code first so the check-in read below is the one record_checkin amends.
+        code = HealthCode.objects.select_for_update().get(public_id=answer["id"])
+        today = CheckIn.objects.filter(code=code, day=day).first()
+        # Read before the check-in: its audit record takes the audit chain's lock, which every
+        # audited write in the deployment waits for until this transaction commits.
+        employee = employee_for(enterprise, code)
+        checkin = record_checkin(
+            code=code,
+            actor=scanner,
+            data=_checkin_data(observed, today),
+            source=CheckInSource.ENTERPRISE_SCAN,
+            ip=ip,
+            now=now,
+        )
+        attendance = Attendance.objects.create(
+            enterprise=enterprise,
+            employee=employee,
+            code=code,
+            scanner=scanner,
+            at=now,
+            day=day,
+            color=code.color,
+            verdict=verdict_for(code.color),
+            temperature=observed["temperature"],
+            symptoms=observed["symptoms"],
+            checkin=checkin,
+        )
+        audit(
+            action=AuditAction.ATTENDANCE,
+            actor=scanner,
+            subject=code,
+            ip=ip,
+            detail={
+                "enterprise": enterprise.pk,
+                "attendance": attendance.pk,
+                "employee": employee.pk if employee is not None else None,
+                "day": day.isoformat(),
+                "temperature": str(attendance.temperature),
+                "symptoms": attendance.symptoms,
+                "color": attendance.color,
+                "verdict": attendance.verdict,
+                "checkin": checkin.pk,
+            },
+        )
     shown = code_services.present(code)
     answer.update(
         {

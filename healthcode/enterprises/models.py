@@ -97,7 +97,15 @@ class Employee(models.Model):
                 name="one_active_employee_per_phone",
             )
         ]
-        indexes = [models.Index(fields=["enterprise", "active"])]
+        indexes = [
+            models.Index(fields=["enterprise", "active"]),
+            # An industry admin's scope (accounts.permissions.codes_in_scope) and the roster's
+            # industry filter: the codes of the active staff of some enterprises, read from
+            # the index alone instead of scanning every employee.
+            models.Index(
+                fields=["enterprise", "code"], condition=Q(active=True), name="employees_scope_idx"
+            ),
+        ]
 
     def __str__(self) -> str:
         from healthcode.lib.masking import mask_name
@@ -107,7 +115,10 @@ class Employee(models.Model):
 
 class Attendance(models.Model):
     """A health-attendance record (健康考勤): a scanner of an enterprise scanned a code and
-    recorded temperature and health. It also counts as that person's daily check-in."""
+    recorded temperature and health. It also counts as that person's daily check-in.
+
+    On PostgreSQL the table is partitioned by month of `day` (migration 0003,
+    healthcode.lib.partitions); the database's primary key is (id, day)."""
 
     enterprise = models.ForeignKey(Enterprise, on_delete=models.CASCADE, related_name="attendance")
     employee = models.ForeignKey(
@@ -123,8 +134,16 @@ class Attendance(models.Model):
     verdict = models.CharField(max_length=16, choices=Verdict.choices)
     temperature = models.DecimalField(max_digits=3, decimal_places=1)
     symptoms = models.JSONField(default=list, blank=True)
+    # No database constraint: check-ins are partitioned by month on PostgreSQL (key (id, day)),
+    # which a foreign key on `checkin_id` alone can't reference. Django still sets it to NULL
+    # when a check-in is deleted through the ORM (and when its month's partition is dropped).
     checkin = models.ForeignKey(
-        "checkins.CheckIn", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        "checkins.CheckIn",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_constraint=False,
     )
 
     class Meta:

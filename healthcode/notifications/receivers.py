@@ -8,10 +8,10 @@ from typing import Any
 
 from healthcode.codes import rules
 from healthcode.codes.choices import ChangeCause, ReviewOutcome
-from healthcode.codes.models import ColorChange, Review
+from healthcode.codes.models import ColorChange, HealthCode, Review
 from healthcode.lib.masking import mask_name
 from healthcode.notifications.choices import NotificationKind
-from healthcode.notifications.services import notify
+from healthcode.notifications.services import notify, notify_many
 
 # Why the colour changed, in both languages (the message is stored in both).
 CAUSES = {
@@ -29,36 +29,53 @@ CAUSES = {
 NO_SMS_CAUSES = {ChangeCause.REVIEW, ChangeCause.MANUAL}
 
 
-def on_color_change(
-    sender: Any, instance: ColorChange, created: bool, raw: bool = False, **kwargs: Any
-) -> None:
-    """A new colour for an existing code (not the first colour at declaration, not a change
-    of reasons only) is told to the account holder."""
-    if raw or not created:
-        return
-    if not instance.color_from or instance.color_from == instance.color_to:
-        return
-    code = instance.code
+def _color_change_message(change: ColorChange, code: HealthCode) -> dict[str, Any] | None:
+    """The message telling the account holder of a new colour for an existing code (not the
+    first colour at declaration, not a change of reasons only), as notify's keywords."""
+    if not change.color_from or change.color_from == change.color_to:
+        return None
     name = mask_name(code.name)
-    cause_zh, cause_en = CAUSES.get(instance.cause, ("规则判定", "the rules"))
-    to_zh, to_en = rules.COLOR_ZH[instance.color_to], rules.COLOR_EN[instance.color_to]
-    from_zh, from_en = rules.COLOR_ZH[instance.color_from], rules.COLOR_EN[instance.color_from]
-    notify(
-        user=code.account,
-        code=code,
-        kind=NotificationKind.COLOR_CHANGE,
-        title_zh=f"{name}的健康码已变为{to_zh}",
-        body_zh=(
+    cause_zh, cause_en = CAUSES.get(change.cause, ("规则判定", "the rules"))
+    to_zh, to_en = rules.COLOR_ZH[change.color_to], rules.COLOR_EN[change.color_to]
+    from_zh, from_en = rules.COLOR_ZH[change.color_from], rules.COLOR_EN[change.color_from]
+    return {
+        "user": code.account,
+        "code": code,
+        "kind": NotificationKind.COLOR_CHANGE,
+        "title_zh": f"{name}的健康码已变为{to_zh}",
+        "body_zh": (
             f"因{cause_zh}，{name}的健康码由{from_zh}变为{to_zh}。"
             "请在健康码页面查看原因和转为绿码的条件。"
         ),
-        title_en=f"{name}'s health code is now a {to_en}",
-        body_en=(
+        "title_en": f"{name}'s health code is now a {to_en}",
+        "body_en": (
             f"Following {cause_en}, {name}'s health code changed from a {from_en} to a {to_en}. "
             "The code's page shows why and what turns it green."
         ),
-        sms=instance.cause not in NO_SMS_CAUSES,
-    )
+        "sms": change.cause not in NO_SMS_CAUSES,
+    }
+
+
+def on_color_change(
+    sender: Any, instance: ColorChange, created: bool, raw: bool = False, **kwargs: Any
+) -> None:
+    """A new colour for an existing code is told to the account holder."""
+    if raw or not created:
+        return
+    message = _color_change_message(instance, instance.code)
+    if message is not None:
+        notify(**message)
+
+
+def on_colors_changed(sender: Any, changes: list[ColorChange], **kwargs: Any) -> None:
+    """The same for the many colour changes of a batch (the sweep, a re-derivation after a
+    rule-set change): the codes read in one query, the messages written in bulk."""
+    told = [c for c in changes if c.color_from and c.color_from != c.color_to]
+    if not told:
+        return
+    codes = HealthCode.objects.select_related("account").in_bulk({c.code_id for c in told})
+    messages = [_color_change_message(change, codes[change.code_id]) for change in told]
+    notify_many([m for m in messages if m is not None])
 
 
 def on_review(

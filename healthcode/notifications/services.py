@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 
 from healthcode.audit.choices import AuditAction
 from healthcode.audit.models import AuditedCode, AuditRecord
-from healthcode.audit.services import audit
+from healthcode.audit.services import audit, audit_many
 from healthcode.backoffice.models import AdminRole
 from healthcode.codes.choices import Relation
 from healthcode.codes.models import HealthCode
@@ -96,6 +96,55 @@ def notify(
         text = f"{SMS_PREFIX}{body_zh}"
         transaction.on_commit(lambda: _send_sms(phone, text))
     return notification
+
+
+def notify_many(messages: list[dict[str, Any]]) -> list[Notification]:
+    """`notify` for many messages at once (each a dict of notify's keywords): the same
+    messages, audit records and SMS, with the messages inserted in bulk, the audit records
+    appended under one chain lock and the SMS sent by one callback once the caller's
+    transaction commits."""
+    for message in messages:
+        if message["kind"] not in NotificationKind.values:
+            raise ValueError(f"unknown notification kind {message['kind']!r}")
+    notifications = Notification.objects.bulk_create(
+        [
+            Notification(
+                recipient=m["user"],
+                code=m.get("code"),
+                kind=m["kind"],
+                title=m["title_zh"][:200],
+                body=m["body_zh"],
+                title_en=m["title_en"][:200],
+                body_en=m["body_en"],
+            )
+            for m in messages
+        ]
+    )
+    audit_many(
+        {
+            "action": AuditAction.NOTIFICATION,
+            "subject": notification,
+            "detail": {
+                "kind": m["kind"],
+                "code": m["code"].pk if m.get("code") is not None else None,
+                "sms": bool(m.get("sms", True)),
+            },
+        }
+        for notification, m in zip(notifications, messages, strict=True)
+    )
+    texts = [
+        (_sms_phone(m["user"], m.get("code")), f"{SMS_PREFIX}{m['body_zh']}")
+        for m in messages
+        if m.get("sms", True)
+    ]
+    if texts:
+
+        def send() -> None:
+            for phone, text in texts:
+                _send_sms(phone, text)
+
+        transaction.on_commit(send)
+    return notifications
 
 
 # --- The message centre ---------------------------------------------------------------------
