@@ -30,7 +30,7 @@ from django.core.cache.backends.redis import RedisCache
 from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
+from django.utils.translation import ngettext, pgettext_lazy
 from ninja.utils import contribute_operation_callback
 
 from healthcode.lib.errors import ApiError
@@ -43,11 +43,12 @@ _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 _RATE_RE = re.compile(r"^(\d+)/(\d*)([smhd]?)$")
 KEY_PREFIX = "rl"
 
+# In the context "rate limit": the same words are button labels elsewhere ("获取验证码").
 ACTIONS = {
-    "scan": _("扫码核验"),
-    "checkin": _("健康打卡"),
-    "otp": _("获取验证码"),
-    "login": _("验证码登录"),
+    "scan": pgettext_lazy("rate limit", "扫码核验"),
+    "checkin": pgettext_lazy("rate limit", "健康打卡"),
+    "otp": pgettext_lazy("rate limit", "获取验证码"),
+    "login": pgettext_lazy("rate limit", "验证码登录"),
 }
 IDENTS = {"account": _("每个账号"), "ip": _("每个网络地址")}
 
@@ -89,7 +90,7 @@ class RateLimited(ApiError):
 
 
 def _period(seconds: int) -> str:
-    named = {60: _("每分钟"), 3600: _("每小时"), 86400: _("每天")}
+    named = {60: _("每分钟"), 3600: _("每小时"), 86400: pgettext_lazy("rate limit", "每天")}
     if seconds in named:
         return str(named[seconds])
     return ngettext("每 %(n)d 秒", "每 %(n)d 秒", seconds) % {"n": seconds}

@@ -116,6 +116,17 @@ def test_it_refuses_scans_over_the_scanners_limit(settings, alice, code_id) -> N
     assert 1 <= int(r["Retry-After"]) <= 60
 
 
+def test_it_names_the_limit_in_english(settings) -> None:
+    settings.HEALTHCODE_RATE_LIMITS = limits(otp_ip="1/m")
+    api = ApiClient(language="en")
+    assert api.post("/auth/otp", {"phone": "13700000001"}).status_code == 202
+    r = api.post("/auth/otp", {"phone": "13700000002"})
+    assert r.status_code == 429
+    assert r.json()["detail"].startswith(
+        "Too many login code requests: at most 1 request per network address per minute."
+    )
+
+
 def test_it_refuses_login_codes_over_the_addresses_limit(settings) -> None:
     """Before the per-phone and per-address hourly limits counted in the database."""
     settings.HEALTHCODE_RATE_LIMITS = limits(otp_ip="2/m")
