@@ -209,11 +209,14 @@ def disk_sizes(url: str, tables: dict[str, Any]) -> dict[str, Any]:
     figures: dict[str, Any] = {}
     with psycopg.connect(url) as conn:
         for table, generated in tables.items():
+            # A partitioned table's own size is 0: its partitions hold the rows (a plain table
+            # has no partition tree, hence the UNION).
             heap, total = conn.execute(
-                "SELECT coalesce(sum(pg_table_size(relid)), 0), "
-                "coalesce(sum(pg_total_relation_size(relid)), 0) "
-                "FROM pg_partition_tree(%s::regclass)",
-                [table],
+                "SELECT coalesce(sum(pg_table_size(relid)), 0)::bigint, "
+                "coalesce(sum(pg_total_relation_size(relid)), 0)::bigint "
+                "FROM (SELECT relid FROM pg_partition_tree(%s::regclass) "
+                "UNION SELECT %s::regclass) AS parts",
+                [table, table],
             ).fetchone()
             rows = generated.get("rows") or 0
             figures[table] = {
