@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 from django import forms
 from django.core.exceptions import ValidationError
 from django.db import connection
-from django.db.models import Case, Exists, IntegerField, OuterRef, Q, QuerySet, Value, When
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 
@@ -34,6 +34,7 @@ from healthcode.accounts.permissions import codes_in_scope, may_unmask, require_
 from healthcode.audit.choices import AuditAction
 from healthcode.audit.services import audit, link_codes
 from healthcode.codes.choices import Color
+from healthcode.codes.models import COLOR_RANK
 from healthcode.codes.services import id_number_index
 from healthcode.enterprises import industries
 from healthcode.enterprises.choices import EnterpriseStatus
@@ -80,14 +81,6 @@ SORT_CHOICES = [("", gettext_lazy("默认（申领顺序）"))] + [
     ]
     for sign, arrow in [("", " ↑"), ("-", " ↓")]
 ]
-# Colours sort by severity, not alphabetically.
-_COLOR_RANK = Case(
-    When(color=Color.GREEN, then=Value(0)),
-    When(color=Color.YELLOW, then=Value(1)),
-    When(color=Color.RED, then=Value(2)),
-    default=Value(3),
-    output_field=IntegerField(),
-)
 
 _TRUE = {"1", "true", "yes", "on", "是"}
 _FALSE = {"0", "false", "no", "off", "否"}
@@ -475,7 +468,7 @@ def roster_queryset(
     descending = filters.sort.startswith("-")
     key = SORTS[filters.sort.lstrip("-")]
     if key == "color_rank":
-        queryset = queryset.annotate(color_rank=_COLOR_RANK)
+        queryset = queryset.annotate(color_rank=COLOR_RANK)  # by severity, indexed
     return queryset.order_by(f"-{key}" if descending else key, "-pk" if descending else "pk")
 
 
