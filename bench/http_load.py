@@ -37,7 +37,6 @@ import base64
 import hashlib
 import json
 import os
-import platform
 import re
 import resource
 import secrets
@@ -50,7 +49,7 @@ import tempfile
 import time
 import urllib.request
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -100,37 +99,19 @@ def _first_line(cmd: list[str]) -> str:
 
 
 def machine() -> dict[str, Any]:
-    cpu = ""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    mem_kb = 0
-    try:
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemTotal:"):
-                mem_kb = int(line.split()[1])
-    except OSError:
-        pass
     import django
     import psycopg
 
+    from bench.machine import describe
+
     pg_bin = os.environ.get("PG_BIN", "/usr/lib/postgresql/15/bin")
     return {
-        "cpu_model": cpu or platform.processor(),
-        "cores": os.cpu_count(),
-        "memory_mb": mem_kb // 1024,
-        "os": f"{platform.system()} {platform.release()}",
-        "python": platform.python_version(),
+        **describe(),
         "django": django.get_version(),
         "psycopg": psycopg.__version__,
         "gunicorn": _first_line([str(VENV_BIN / "gunicorn"), "--version"]),
         "postgresql": _first_line([f"{pg_bin}/postgres", "-V"]),
         "wrk": _first_line(["wrk", "-v"]),
-        "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
 
 

@@ -17,8 +17,6 @@ BENCH_RESIDENTS / BENCH_ENTERPRISES / BENCH_DAYS shrink the population for a qui
 from __future__ import annotations
 
 import json
-import os
-import platform
 import subprocess
 import sys
 import time
@@ -111,23 +109,12 @@ def bench_rules() -> dict[str, float]:
     }
 
 
-def machine_description() -> dict[str, object]:
-    """What the figures were measured on: CPU model, cores, memory, load, versions."""
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), platform.processor())
-    mem_kb = next(int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines()
-                  if line.startswith("MemTotal"))
-    return {"python": platform.python_version(), "machine": platform.machine(), "cpu_model": cpu,
-            "cpus": os.cpu_count(), "memory_gb": round(mem_kb / 1024 / 1024, 1),
-            "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
-            "measured_at": datetime.now(UTC).isoformat(timespec="seconds")}
-
-
 def main() -> None:
     # import_employees.run() sets up Django in this process (a SQLite file of its own).
     from bench import import_employees
+    from bench.machine import describe
 
-    machine = machine_description()
+    machine = describe()
     results = {"tokens": bench_tokens(), "rules": bench_rules(), "import": import_employees.run()}
     t, r = results["tokens"], results["rules"]
     print(f"{'figure':<44}{'value':>14}")

@@ -33,7 +33,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import signal
 import subprocess
 import sys
@@ -230,19 +229,8 @@ def disk_sizes(url: str, tables: dict[str, Any]) -> dict[str, Any]:
 def machine(url: str) -> dict[str, Any]:
     import psycopg
 
-    cpu = ""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-        memory_kb = next(
-            int(line.split()[1])
-            for line in Path("/proc/meminfo").read_text().splitlines()
-            if line.startswith("MemTotal:")
-        )
-    except (OSError, StopIteration, ValueError):
-        memory_kb = 0
+    from bench.machine import describe
+
     with psycopg.connect(url) as conn:
         version = conn.execute("SHOW server_version").fetchone()[0]
         settings = {
@@ -252,16 +240,7 @@ def machine(url: str) -> dict[str, Any]:
                 "fsync", "synchronous_commit", "full_page_writes", "max_parallel_workers",
             )
         }  # fmt: skip
-    return {
-        "python": platform.python_version(),
-        "cpu_model": cpu,
-        "cores": os.cpu_count(),
-        "memory_gb": round(memory_kb / 2**20, 1),
-        "postgresql": version,
-        "postgresql_settings": settings,
-        "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
-        "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
-    }
+    return {**describe(), "postgresql": version, "postgresql_settings": settings}
 
 
 def measure_all() -> dict[str, Any]:
